@@ -1,0 +1,128 @@
+"""Turn an ``oci_dataflow`` connection into the oci SDK's config and signer.
+
+Parsing (``ConnectionSettings.from_connection``) does no I/O so it is safe on the event loop;
+``build_config_and_signer`` may read files or call metadata endpoints and must run in a thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+
+class AuthType(str, Enum):
+    """How the hook authenticates; each maps to one of the oci SDK's own signers."""
+
+    API_KEY = "api_key"
+    CONFIG_FILE = "config_file"
+    INSTANCE_PRINCIPAL = "instance_principal"
+    RESOURCE_PRINCIPAL = "resource_principal"
+    SECURITY_TOKEN = "security_token"
+    WORKLOAD_IDENTITY = "workload_identity"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything the hook needs from a connection; hashable so clients can be cached per settings."""
+
+    conn_id: str
+    auth_type: AuthType
+    region: str | None = None
+    service_endpoint: str | None = None
+    compartment_id: str | None = None
+    console_url_template: str | None = None
+    tenancy: str | None = None
+    user: str | None = None
+    fingerprint: str | None = None
+    key_file: str | None = None
+    config_file: str | None = None
+    profile: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    passphrase: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_connection(cls, conn: Connection, region: str | None = None) -> ConnectionSettings:
+        extra = conn.extra_dejson
+        raw_auth = extra.get("auth_type") or AuthType.API_KEY.value
+        try:
+            auth_type = AuthType(raw_auth)
+        except ValueError:
+            allowed = ", ".join(a.value for a in AuthType)
+            raise DataflowInvalidInputError(
+                f"connection {conn.conn_id!r} extra auth_type", f"{raw_auth!r} is not one of: {allowed}"
+            ) from None
+        settings = cls(
+            conn_id=conn.conn_id,
+            auth_type=auth_type,
+            region=region or extra.get("region") or None,
+            service_endpoint=extra.get("service_endpoint") or None,
+            compartment_id=extra.get("compartment_id") or None,
+            console_url_template=extra.get("console_url_template") or None,
+            tenancy=extra.get("tenancy") or None,
+            user=extra.get("user") or conn.login or None,
+            fingerprint=extra.get("fingerprint") or None,
+            key_file=extra.get("key_file") or None,
+            config_file=extra.get("config_file") or None,
+            profile=extra.get("profile") or None,
+            private_key=conn.password or None,
+            passphrase=extra.get("passphrase") or None,
+        )
+        settings.check_complete()
+        return settings
+
+    def check_complete(self) -> None:
+        """Fail before any API call when a field the auth type needs is missing."""
+        if self.auth_type is AuthType.API_KEY:
+            for name in ("tenancy", "user", "fingerprint", "region"):
+                if not getattr(self, name):
+                    raise DataflowInvalidInputError(
+                        f"connection {self.conn_id!r} extra {name}",
+                        f"auth_type api_key needs {name}; set it in the connection's extra",
+                    )
+            if not (self.private_key or self.key_file):
+                raise DataflowInvalidInputError(
+                    f"connection {self.conn_id!r} password",
+                    "auth_type api_key needs the private key PEM in the password field or a key_file path",
+                )
+
+    def secrets(self) -> list[str]:
+        """Values to register with Airflow's secrets masker (their extra names are not masked by default)."""
+        return [s for s in (self.private_key, self.passphrase) if s]
+
+
+def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any], Any]:
+    """Return ``(config, signer)`` for ``oci.data_flow.DataFlowClient``; may do blocking I/O."""
+    import oci
+
+    if settings.auth_type is AuthType.API_KEY:
+        config: dict[str, Any] = {
+            "tenancy": settings.tenancy,
+            "user": settings.user,
+            "fingerprint": settings.fingerprint,
+            "region": settings.region,
+        }
+        signer = oci.signer.Signer(
+            tenancy=settings.tenancy,
+            user=settings.user,
+            fingerprint=settings.fingerprint,
+            private_key_file_location=settings.key_file,
+            pass_phrase=settings.passphrase,
+            private_key_content=settings.private_key,
+        )
+        return config, signer
+    if settings.auth_type is AuthType.CONFIG_FILE:
+        config = oci.config.from_file(
+            file_location=settings.config_file or oci.config.DEFAULT_LOCATION,
+            profile_name=settings.profile or oci.config.DEFAULT_PROFILE,
+        )
+        if settings.region:
+            config["region"] = settings.region
+        signer = oci.signer.Signer.from_config(config)
+        return config, signer
+    raise NotImplementedError(f"auth_type {settings.auth_type.value} is not implemented yet")

@@ -1,0 +1,299 @@
+"""DataflowHook: OCI authentication and every Data Flow API call this provider makes.
+
+``oci`` is imported inside methods only, so DAG files that import the operator parse fast.
+Synchronous methods serve workers; ``a``-prefixed methods serve the triggerer and never block
+its event loop (see ``client_pool``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property, partial
+from typing import Any, TypeVar
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
+from airflow_provider_dataflow.hooks.client_pool import shared_client_pool
+from airflow_provider_dataflow.hooks.run_attributes import run_attributes
+from airflow_provider_dataflow.hooks.service_errors import classify_failure
+
+T = TypeVar("T")
+
+APPLICATION_LOGS = ("spark_application_stderr.log.gz", "spark_application_stdout.log.gz")
+
+
+def build_client(settings: ConnectionSettings, timeout: tuple[float, float] = (10.0, 60.0)) -> Any:
+    """A ``DataFlowClient`` without the SDK's process-wide circuit breaker.
+
+    The default breaker opens after 10 consecutive 429/5xx answers *across all clients in the
+    process*; in a triggerer watching many runs that would fail unrelated tasks. Our wait loops
+    back off on their own instead.
+    """
+    import oci
+
+    config, signer = build_config_and_signer(settings)
+    kwargs: dict[str, Any] = {
+        "signer": signer,
+        "timeout": timeout,
+        "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+    }
+    if settings.service_endpoint:
+        kwargs["service_endpoint"] = settings.service_endpoint
+    return oci.data_flow.DataFlowClient(config, **kwargs)
+
+
+class DataflowHook(BaseHook):
+    """Talks to OCI Data Flow through an ``oci_dataflow`` connection.
+
+    :param oci_conn_id: Airflow connection of type ``oci_dataflow``.
+    :param region: Overrides the connection's region.
+    :param opc_parent_rpt_url: Parent resource principal token endpoint (resource principals 3.0).
+    """
+
+    conn_name_attr = "oci_conn_id"
+    default_conn_name = "oci_dataflow_default"
+    conn_type = "oci_dataflow"
+    hook_name = "OCI Data Flow"
+
+    def __init__(
+        self,
+        oci_conn_id: str = default_conn_name,
+        region: str | None = None,
+        opc_parent_rpt_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.oci_conn_id = oci_conn_id
+        self.region = region
+        self.opc_parent_rpt_url = opc_parent_rpt_url
+        self._settings: ConnectionSettings | None = None
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        if self._settings is None:
+            conn = self.get_connection(self.oci_conn_id)
+            self._remember(ConnectionSettings.from_connection(conn, self.region))
+        assert self._settings is not None
+        return self._settings
+
+    async def asettings(self) -> ConnectionSettings:
+        if self._settings is None:
+            conn = await self.aget_connection(self.oci_conn_id)
+            self._remember(ConnectionSettings.from_connection(conn, self.region))
+        assert self._settings is not None
+        return self._settings
+
+    def _remember(self, settings: ConnectionSettings) -> None:
+        from airflow.sdk.log import mask_secret
+
+        for secret in settings.secrets():
+            mask_secret(secret)
+        self._settings = settings
+
+    @cached_property
+    def client(self) -> Any:
+        return build_client(self.settings)
+
+    def get_conn(self) -> Any:
+        """The synchronous ``oci.data_flow.DataFlowClient``."""
+        return self.client
+
+    def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
+        try:
+            return fn(self.client)
+        except DataflowServiceError:
+            raise
+        except Exception as exc:
+            raise classify_failure(exc, doing=doing).to_exception() from exc
+
+    async def _acall(self, doing: str, fn: Callable[[Any], T]) -> T:
+        settings = await self.asettings()
+        try:
+            return await shared_client_pool().call(settings, partial(build_client, settings), fn)
+        except DataflowServiceError:
+            raise
+        except Exception as exc:
+            raise classify_failure(exc, doing=doing).to_exception() from exc
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, details: Mapping[str, Any], *, retry_token: str | None = None) -> dict[str, Any]:
+        """Create a run; the SDK retries a lost response with the same ``opc-retry-token``.
+
+        :param details: ``CreateRunDetails`` fields in snake_case, nested values as plain dicts.
+        """
+        import oci
+
+        body = _create_run_details(details)
+        kwargs: dict[str, Any] = {"retry_strategy": oci.retry.DEFAULT_RETRY_STRATEGY}
+        if retry_token:
+            kwargs["opc_retry_token"] = retry_token
+        if self.opc_parent_rpt_url:
+            kwargs["opc_parent_rpt_url"] = self.opc_parent_rpt_url
+        response = self._call("create a Data Flow run", lambda c: c.create_run(body, **kwargs))
+        return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+    def get_run(self, run_id: str, *, sdk_retries: bool = True) -> dict[str, Any]:
+        """Read a run. Wait loops pass ``sdk_retries=False`` and back off themselves."""
+        kwargs = _retry_kwargs(sdk_retries)
+        response = self._call(f"get run {run_id}", lambda c: c.get_run(run_id, **kwargs))
+        return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+    async def aget_run(self, run_id: str) -> dict[str, Any]:
+        """Read a run without blocking the event loop; one attempt (the trigger backs off itself)."""
+        kwargs = _retry_kwargs(False)
+        response = await self._acall(f"get run {run_id}", lambda c: c.get_run(run_id, **kwargs))
+        return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+    def list_runs(self, compartment_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """All runs in a compartment matching the filters (every page)."""
+        import oci
+
+        response = self._call(
+            f"list runs in compartment {compartment_id}",
+            lambda c: oci.pagination.list_call_get_all_results(
+                c.list_runs, compartment_id, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY, **filters
+            ),
+        )
+        return [run_attributes(summary) for summary in response.data]
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        defined_tags: Mapping[str, Mapping[str, Any]] | None = None,
+        freeform_tags: Mapping[str, str] | None = None,
+        max_duration_in_minutes: int | None = None,
+        idle_timeout_in_minutes: int | None = None,
+    ) -> dict[str, Any]:
+        """Update the four fields the service allows to change on an existing run."""
+        import oci
+
+        fields = {
+            "defined_tags": defined_tags,
+            "freeform_tags": freeform_tags,
+            "max_duration_in_minutes": max_duration_in_minutes,
+            "idle_timeout_in_minutes": idle_timeout_in_minutes,
+        }
+        body = oci.data_flow.models.UpdateRunDetails(**{k: v for k, v in fields.items() if v is not None})
+        response = self._call(
+            f"update run {run_id}",
+            lambda c: c.update_run(run_id, body, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY),
+        )
+        return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Ask the service to cancel; False when the run had already ended (409 IncorrectState)."""
+        import oci
+
+        try:
+            self._call(
+                f"cancel run {run_id}",
+                lambda c: c.delete_run(run_id, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY),
+            )
+        except DataflowServiceError as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    async def acancel_run(self, run_id: str) -> bool:
+        """Cancel without blocking the event loop; False when the run had already ended."""
+        try:
+            await self._acall(f"cancel run {run_id}", lambda c: c.delete_run(run_id))
+        except DataflowServiceError as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def list_run_logs(self, run_id: str) -> list[dict[str, Any]]:
+        import oci
+        from oci.util import to_dict
+
+        response = self._call(
+            f"list the logs of run {run_id}",
+            lambda c: oci.pagination.list_call_get_all_results(
+                c.list_run_logs, run_id, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY
+            ),
+        )
+        return [to_dict(summary) for summary in response.data]
+
+    def get_run_log(self, run_id: str, name: str) -> bytes:
+        """A whole log, decompressed (the service stores most logs gzipped)."""
+        response = self._call(f"read log {name} of run {run_id}", lambda c: c.get_run_log(run_id, name))
+        return b"".join(_decompressed(response.data.raw.stream(64 * 1024, decode_content=True)))
+
+    def tail_run_log(self, run_id: str, name: str, lines: int) -> list[str]:
+        """The last ``lines`` lines of a log, streamed so memory stays bounded for large logs."""
+        response = self._call(f"read log {name} of run {run_id}", lambda c: c.get_run_log(run_id, name))
+        chunks = _decompressed(response.data.raw.stream(64 * 1024, decode_content=True))
+        return _last_lines(chunks, lines)
+
+    # -- connection test -----------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """List at most one run in the connection's compartment: cheap, and proves auth and IAM."""
+        try:
+            compartment = self.settings.compartment_id or self.settings.tenancy
+            if not compartment:
+                return False, "Set compartment_id in the connection's extra to test it."
+            self._call(
+                f"list runs in compartment {compartment}",
+                lambda c: c.list_runs(compartment, limit=1),
+            )
+        except Exception as err:
+            return False, str(err)
+        return True, f"Connection works: listed runs in compartment {compartment}."
+
+
+def _retry_kwargs(sdk_retries: bool) -> dict[str, Any]:
+    import oci
+
+    strategy = oci.retry.DEFAULT_RETRY_STRATEGY if sdk_retries else oci.retry.NoneRetryStrategy()
+    return {"retry_strategy": strategy}
+
+
+def _create_run_details(details: Mapping[str, Any]) -> Any:
+    from oci.data_flow import models
+
+    kwargs = dict(details)
+    if (log_config := kwargs.get("application_log_config")) is not None:
+        kwargs["application_log_config"] = models.ApplicationLogConfig(**log_config)
+    for key in ("driver_shape_config", "executor_shape_config"):
+        if (shape := kwargs.get(key)) is not None:
+            kwargs[key] = models.ShapeConfig(**shape)
+    if (parameters := kwargs.get("parameters")) is not None:
+        kwargs["parameters"] = [models.ApplicationParameter(**p) for p in parameters]
+    return models.CreateRunDetails(**kwargs)
+
+
+def _decompressed(chunks: Iterable[bytes]) -> Iterable[bytes]:
+    """Gunzip a stream when it starts with the gzip magic number; pass it through otherwise."""
+    decompressor: Any = None
+    for chunk in chunks:
+        if decompressor is None:
+            is_gzip = chunk[:2] == b"\x1f\x8b"
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS) if is_gzip else False
+        yield decompressor.decompress(chunk) if decompressor else chunk
+    if decompressor:
+        yield decompressor.flush()
+
+
+def _last_lines(chunks: Iterable[bytes], count: int) -> list[str]:
+    tail: deque[bytes] = deque(maxlen=count)
+    partial_line = b""
+    for chunk in chunks:
+        lines = (partial_line + chunk).split(b"\n")
+        partial_line = lines.pop()
+        tail.extend(lines)
+    if partial_line:
+        tail.append(partial_line)
+    return [line.decode("utf-8", errors="replace") for line in tail]

@@ -1,0 +1,283 @@
+"""DataflowInvokeRunOperator: create a Data Flow run, the way Terraform's ``oci_dataflow_invoke_run`` does."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowTaskTimeout
+
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
+from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
+from airflow_provider_dataflow.operators.run_recovery import ReattachPolicy, find_earlier_run, remember_run
+from airflow_provider_dataflow.operators.run_request import RUN_FIELDS, build_create_run_details
+from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
+from airflow_provider_dataflow.run_outcome import resolve_outcome
+from airflow_provider_dataflow.run_state import RunState, RunType
+from airflow_provider_dataflow.run_wait import confirm_cancelled, done_payload, wait_for_run, wait_is_over
+from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+# `execute` is BaseOperator.execute, so the spark-submit line lives under another attribute.
+EXECUTE_ATTRIBUTE = "spark_submit"
+
+
+class DataflowInvokeRunOperator(BaseOperator):
+    """Create an OCI Data Flow run and (by default) wait for it to end.
+
+    Every argument of Terraform's ``oci_dataflow_invoke_run`` is accepted under the same name and
+    is Jinja-templated (``execute`` is templated as the ``spark_submit`` attribute). Arguments are
+    validated before any API call. The return value (XCom) is the run's attributes under
+    Terraform's attribute names (``id``, ``state``, ``lifecycle_details``, ...).
+
+    :param compartment_id: Compartment OCID; defaults to the connection's ``compartment_id`` extra.
+    :param application_id: Application to run. Give it, ``execute``, or both (then the service
+        uses what ``execute`` derives).
+    :param execute: A spark-submit command line, e.g. ``--conf k=v oci://bucket@ns/app.py arg``.
+    :param parameters: ``{"name": "value"}`` or ``[{"name": ..., "value": ...}]``; fills
+        ``${name}`` placeholders in ``arguments``.
+    :param defined_tags: ``{"Namespace.Key": "v"}`` or ``{"Namespace": {"Key": "v"}}``.
+    :param asynchronous: Return as soon as the run is accepted instead of waiting for its end.
+    :param oci_conn_id: ``oci_dataflow`` connection.
+    :param region: Overrides the connection's region.
+    :param deferrable: Wait in the triggerer instead of a worker slot.
+    :param poll_interval: Seconds between status checks.
+    :param timeout: Seconds the wait may take; then the run is cancelled and the task fails.
+        Enforced in deferrable mode too (Airflow does not enforce ``execution_timeout`` there).
+    :param timeout_sets_max_duration: Also send ``max_duration_in_minutes`` derived from
+        ``timeout`` (when not set), so the service stops the run even if Airflow is down.
+    :param cancel_on_kill: Cancel the run when the task is killed or marked failed/success.
+    :param reattach_policy: What a retry or clear does with an earlier attempt's run; see
+        :class:`~airflow_provider_dataflow.operators.run_recovery.ReattachPolicy`.
+    :param wait_for_termination: STREAMING and SESSION runs do not end by themselves, so by
+        default the task succeeds once they are IN_PROGRESS; True waits until they end.
+    :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
+    """
+
+    template_fields: Sequence[str] = (
+        *(EXECUTE_ATTRIBUTE if name == "execute" else name for name in RUN_FIELDS),
+        "opc_parent_rpt_url",
+        "region",
+    )
+    template_fields_renderers = {
+        "arguments": "json",
+        "configuration": "json",
+        "parameters": "json",
+        "defined_tags": "json",
+        "freeform_tags": "json",
+        "driver_shape_config": "json",
+        "executor_shape_config": "json",
+        "application_log_config": "json",
+    }
+    operator_extra_links = (DataflowRunLink(),)
+    ui_color = "#f80000"
+
+    def __init__(
+        self,
+        *,
+        compartment_id: str | None = None,
+        application_id: str | None = None,
+        application_log_config: dict[str, str] | None = None,
+        archive_uri: str | None = None,
+        arguments: list[str] | None = None,
+        configuration: dict[str, str] | None = None,
+        defined_tags: dict[str, Any] | None = None,
+        display_name: str | None = None,
+        driver_shape: str | None = None,
+        driver_shape_config: dict[str, Any] | None = None,
+        execute: str | None = None,
+        executor_shape: str | None = None,
+        executor_shape_config: dict[str, Any] | None = None,
+        freeform_tags: dict[str, str] | None = None,
+        idle_timeout_in_minutes: int | str | None = None,
+        logs_bucket_uri: str | None = None,
+        max_duration_in_minutes: int | str | None = None,
+        metastore_id: str | None = None,
+        num_executors: int | str | None = None,
+        opc_parent_rpt_url: str | None = None,
+        parameters: dict[str, str] | list[dict[str, str]] | None = None,
+        pool_id: str | None = None,
+        spark_version: str | None = None,
+        type: str | None = None,
+        warehouse_bucket_uri: str | None = None,
+        asynchronous: bool = False,
+        oci_conn_id: str = DataflowHook.default_conn_name,
+        region: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        timeout_sets_max_duration: bool = True,
+        cancel_on_kill: bool = True,
+        reattach_policy: ReattachPolicy | str = ReattachPolicy.REATTACH_ACTIVE,
+        wait_for_termination: bool = False,
+        log_tail_lines: int = 50,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.compartment_id = compartment_id
+        self.application_id = application_id
+        self.application_log_config = application_log_config
+        self.archive_uri = archive_uri
+        self.arguments = arguments
+        self.configuration = configuration
+        self.defined_tags = defined_tags
+        self.display_name = display_name
+        self.driver_shape = driver_shape
+        self.driver_shape_config = driver_shape_config
+        self.spark_submit = execute
+        self.executor_shape = executor_shape
+        self.executor_shape_config = executor_shape_config
+        self.freeform_tags = freeform_tags
+        self.idle_timeout_in_minutes = idle_timeout_in_minutes
+        self.logs_bucket_uri = logs_bucket_uri
+        self.max_duration_in_minutes = max_duration_in_minutes
+        self.metastore_id = metastore_id
+        self.num_executors = num_executors
+        self.opc_parent_rpt_url = opc_parent_rpt_url
+        self.parameters = parameters
+        self.pool_id = pool_id
+        self.spark_version = spark_version
+        self.type = type
+        self.warehouse_bucket_uri = warehouse_bucket_uri
+        self.asynchronous = asynchronous
+        self.oci_conn_id = oci_conn_id
+        self.region = region
+        self.deferrable = deferrable
+        self.poll_interval = _positive_float("poll_interval", poll_interval)
+        self.timeout = None if timeout is None else _positive_float("timeout", timeout)
+        self.timeout_sets_max_duration = timeout_sets_max_duration
+        self.cancel_on_kill = cancel_on_kill
+        self.reattach_policy = _reattach_policy(reattach_policy)
+        self.wait_for_termination = wait_for_termination
+        if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int) or log_tail_lines < 0:
+            raise DataflowInvalidInputError("log_tail_lines", f"must be a whole number >= 0, got {log_tail_lines!r}")
+        self.log_tail_lines = log_tail_lines
+        self.run_id: str | None = None
+
+    @cached_property
+    def hook(self) -> DataflowHook:
+        return DataflowHook(
+            oci_conn_id=self.oci_conn_id, region=self.region, opc_parent_rpt_url=self.opc_parent_rpt_url
+        )
+
+    def run_fields(self) -> dict[str, Any]:
+        """The (rendered) run arguments under Terraform's names."""
+        return {name: getattr(self, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        fields = self.run_fields()
+        if fields["compartment_id"] is None:
+            fields["compartment_id"] = self.hook.settings.compartment_id
+        details = build_create_run_details(fields)
+        details["freeform_tags"] = {**details.get("freeform_tags", {}), **task_tags(context)}
+        if self.timeout and self.timeout_sets_max_duration and "max_duration_in_minutes" not in details:
+            details["max_duration_in_minutes"] = math.ceil(self.timeout / 60)
+
+        run = find_earlier_run(context, self.hook, self.reattach_policy, details["compartment_id"], self.log)
+        if run is None:
+            run = self.hook.create_run(details, retry_token=retry_token(context))
+            self.log.info("Created Data Flow run %s (%s)", run["id"], run.get("state"))
+        self.run_id = run["id"]
+        remember_run(context, run["id"])
+        url = console_url(run["id"], self.hook.settings.region, self.hook.settings.console_url_template)
+        DataflowRunLink.persist(context, url)
+        self.log.info("Console: %s", url)
+
+        success_states = self.success_states(run.get("type"))
+        if self.asynchronous:
+            remember_run(context, run["id"], task_succeeded=True)
+            return run
+        if wait_is_over(run.get("state"), success_states):
+            return self._finish(context, done_payload(run))
+        deadline = time.time() + self.timeout if self.timeout else None
+        if self.deferrable:
+            self.defer(
+                trigger=DataflowRunTrigger(
+                    run_id=run["id"],
+                    oci_conn_id=self.oci_conn_id,
+                    region=self.region,
+                    poll_interval=self.poll_interval,
+                    target_states=success_states,
+                    deadline=deadline,
+                    timeout=self.timeout,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        try:
+            payload = wait_for_run(
+                self.hook,
+                run["id"],
+                poll_interval=self.poll_interval,
+                target_states=success_states,
+                deadline=deadline,
+                timeout=self.timeout,
+                log=self.log,
+            )
+        except AirflowTaskTimeout:
+            # execution_timeout fired inside the synchronous wait: do not leave Spark running.
+            self._cancel_run()
+            raise
+        return self._finish(context, payload)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired; same outcome rules as the synchronous path."""
+        self.run_id = (event.get("run") or {}).get("id") or event.get("run_id")
+        return self._finish(context, event)
+
+    def success_states(self, run_type: str | None) -> list[str]:
+        """States that end the wait successfully for this run type."""
+        if run_type in (RunType.STREAMING.value, RunType.SESSION.value):
+            if self.wait_for_termination:
+                return [RunState.SUCCEEDED.value, RunState.STOPPED.value]
+            return [RunState.IN_PROGRESS.value]
+        return [RunState.SUCCEEDED.value]
+
+    def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
+        run_type = (payload.get("run") or {}).get("type")
+        run = resolve_outcome(
+            payload,
+            hook=self.hook,
+            success_states=self.success_states(run_type),
+            log_tail_lines=self.log_tail_lines,
+            log=self.log,
+        )
+        remember_run(context, run["id"], task_succeeded=True)
+        return run
+
+    def on_kill(self) -> None:
+        """Cancel the run when the task is killed during the synchronous wait."""
+        self._cancel_run()
+
+    def _cancel_run(self) -> None:
+        if not self.run_id:
+            return
+        if not self.cancel_on_kill:
+            self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
+            return
+        self.log.info("Cancelling Data Flow run %s", self.run_id)
+        self.hook.cancel_run(self.run_id)
+        run = confirm_cancelled(self.hook, self.run_id)
+        self.log.info("Data Flow run %s is %s after cancel", self.run_id, run.get("state"))
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise DataflowInvalidInputError(name, f"must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _reattach_policy(value: ReattachPolicy | str) -> ReattachPolicy:
+    try:
+        return ReattachPolicy(value)
+    except ValueError:
+        allowed = [p.value for p in ReattachPolicy]
+        raise DataflowInvalidInputError("reattach_policy", f"{value!r} is not one of {allowed}") from None

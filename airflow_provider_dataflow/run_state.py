@@ -1,0 +1,49 @@
+"""Lifecycle states of a Data Flow run, and what each means for a waiting task."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class RunState(str, Enum):
+    """The service's ``lifecycleState`` values (API version 20200129)."""
+
+    ACCEPTED = "ACCEPTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    SUCCEEDED = "SUCCEEDED"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+
+    @classmethod
+    def parse(cls, value: str | None) -> RunState | None:
+        """Return the state, or None for a value this provider does not know (the SDK says UNKNOWN_ENUM_VALUE)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+    def is_active(self) -> bool:
+        """A run in this state still uses (or will use) compute and can be reattached to or cancelled."""
+        return self in ACTIVE_STATES
+
+
+TERMINAL_STATES = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELED, RunState.STOPPED})
+ACTIVE_STATES = frozenset({RunState.ACCEPTED, RunState.IN_PROGRESS})
+FAILURE_STATES = frozenset({RunState.FAILED, RunState.CANCELED, RunState.STOPPED})
+
+
+class RunType(str, Enum):
+    """Run types; STREAMING and SESSION runs do not end by themselves."""
+
+    BATCH = "BATCH"
+    STREAMING = "STREAMING"
+    SESSION = "SESSION"
+
+    def ends_by_itself(self) -> bool:
+        return self is RunType.BATCH

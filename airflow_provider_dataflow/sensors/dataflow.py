@@ -1,0 +1,127 @@
+"""DataflowRunSensor: wait for a run started elsewhere (by OCID), the counterpart of Terraform's import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.configuration import conf
+
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
+from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
+from airflow_provider_dataflow.run_outcome import resolve_outcome
+from airflow_provider_dataflow.run_state import FAILURE_STATES, RunState
+from airflow_provider_dataflow.run_wait import done_payload, wait_is_over
+from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+DEFAULT_FAILURE_STATES = tuple(sorted(state.value for state in FAILURE_STATES))
+
+
+class DataflowRunSensor(BaseSensorOperator):
+    """Succeed when an existing run reaches one of ``target_states``; fail on ``failure_states``.
+
+    The sensor never cancels the run: it did not start it. On failure the task log shows the
+    run's lifecycle details and the tail of its driver logs, as for the operator. Returns the
+    run's attributes, like the operator.
+
+    :param dataflow_run_id: OCID of the run (templated).
+    :param target_states: States that mean success (default ``["SUCCEEDED"]``).
+    :param failure_states: States that fail the task at once (default FAILED, CANCELED, STOPPED).
+        A terminal state in neither list also fails: the run can no longer reach a target.
+    """
+
+    template_fields: Sequence[str] = ("dataflow_run_id", "region")
+    operator_extra_links = (DataflowRunLink(),)
+    ui_color = "#f80000"
+
+    def __init__(
+        self,
+        *,
+        dataflow_run_id: str,
+        oci_conn_id: str = DataflowHook.default_conn_name,
+        region: str | None = None,
+        target_states: Sequence[str] = (RunState.SUCCEEDED.value,),
+        failure_states: Sequence[str] = DEFAULT_FAILURE_STATES,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        log_tail_lines: int = 50,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataflow_run_id = dataflow_run_id
+        self.oci_conn_id = oci_conn_id
+        self.region = region
+        self.target_states = _states("target_states", target_states)
+        self.failure_states = _states("failure_states", failure_states)
+        if overlap := set(self.target_states) & set(self.failure_states):
+            raise DataflowInvalidInputError("failure_states", f"{sorted(overlap)} are also target_states")
+        self.deferrable = deferrable
+        self.log_tail_lines = log_tail_lines
+
+    @cached_property
+    def hook(self) -> DataflowHook:
+        return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
+
+    def execute(self, context: Context) -> Any:
+        settings = self.hook.settings
+        url = console_url(self.dataflow_run_id, settings.region, settings.console_url_template)
+        DataflowRunLink.persist(context, url)
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if result:
+            return result.xcom_value if isinstance(result, PokeReturnValue) else result
+        self.defer(
+            trigger=DataflowRunTrigger(
+                run_id=self.dataflow_run_id,
+                oci_conn_id=self.oci_conn_id,
+                region=self.region,
+                poll_interval=self.poke_interval,
+                target_states=[*self.target_states, *self.failure_states],
+                cancel_on_kill=False,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) if self.timeout else None,
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        try:
+            run = self.hook.get_run(self.dataflow_run_id)
+        except DataflowServiceError as err:
+            if err.transient:
+                self.log.warning("Transient error, will poke again: %s", err)
+                return False
+            raise
+        state = run.get("state")
+        self.log.info("Data Flow run %s is %s", self.dataflow_run_id, state)
+        if not wait_is_over(state, [*self.target_states, *self.failure_states]):
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(done_payload(run)))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        return self._finish(event)
+
+    def _finish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return resolve_outcome(
+            payload,
+            hook=self.hook,
+            success_states=self.target_states,
+            log_tail_lines=self.log_tail_lines,
+            log=self.log,
+        )
+
+
+def _states(field: str, values: Sequence[str]) -> list[str]:
+    known = {s.value for s in RunState}
+    if isinstance(values, str):
+        raise DataflowInvalidInputError(field, f"must be a list of states, not the string {values!r}")
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise DataflowInvalidInputError(field, f"unknown state(s) {unknown}; use some of {sorted(known)}")
+    return list(values)
