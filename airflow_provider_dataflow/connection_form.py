@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_dataflow.hooks.auth import AuthType
+from airflow_provider_dataflow.hooks.auth_type import AuthType
 
 
 def _text(label: str, description: str, placeholder: str | None = None) -> dict[str, Any]:

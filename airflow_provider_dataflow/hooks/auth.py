@@ -7,24 +7,13 @@ Parsing (``ConnectionSettings.from_connection``) does no I/O so it is safe on th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
+from airflow_provider_dataflow.hooks.auth_type import AuthType
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
-
-
-class AuthType(str, Enum):
-    """How the hook authenticates; each maps to one of the oci SDK's own signers."""
-
-    API_KEY = "api_key"
-    CONFIG_FILE = "config_file"
-    INSTANCE_PRINCIPAL = "instance_principal"
-    RESOURCE_PRINCIPAL = "resource_principal"
-    SECURITY_TOKEN = "security_token"
-    WORKLOAD_IDENTITY = "workload_identity"
 
 
 @dataclass(frozen=True)
