@@ -1,0 +1,20 @@
+"""DAG files import the operator on every parse; importing it must not import the (slow) oci SDK."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_importing_the_provider_does_not_import_oci() -> None:
+    code = (
+        "import sys\n"
+        "import airflow_provider_dataflow.operators.dataflow\n"
+        "import airflow_provider_dataflow.sensors.dataflow\n"
+        "import airflow_provider_dataflow.triggers.dataflow\n"
+        "import airflow_provider_dataflow.links.dataflow\n"
+        "import airflow_provider_dataflow.hooks.dataflow\n"
+        "print(sorted(m for m in sys.modules if m == 'oci' or m.startswith('oci.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
