@@ -24,7 +24,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "OCI Data Flow",
-                "python-modules": ["airflow_provider_dataflow.operators.dataflow"],
+                "python-modules": [
+                    "airflow_provider_dataflow.operators.dataflow",
+                    "airflow_provider_dataflow.operators.update_run",
+                ],
             }
         ],
         "sensors": [

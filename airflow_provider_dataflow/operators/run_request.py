@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
@@ -52,63 +52,47 @@ RUN_FIELDS = (
 )
 
 
+UPDATABLE_FIELDS = ("defined_tags", "freeform_tags", "max_duration_in_minutes", "idle_timeout_in_minutes")
+
+
 def build_create_run_details(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``fields`` (operator argument names) and return the snake_case create body.
 
     Unset (None) fields are left out so the service applies its own defaults.
     """
-    unknown = set(fields) - set(RUN_FIELDS)
-    if unknown:
-        raise DataflowInvalidInputError(sorted(unknown)[0], f"not an argument of a run; use one of {RUN_FIELDS}")
-    values = {name: value for name, value in fields.items() if value is not None}
-    body: dict[str, Any] = {}
-
-    for name in OCID_FIELDS:
-        if name in values:
-            body[name] = _ocid(name, values[name])
+    body = _validated(fields, RUN_FIELDS)
     if "compartment_id" not in body:
         raise DataflowInvalidInputError(
             "compartment_id",
             "is required; pass compartment_id= or set compartment_id in the connection's extra",
         )
-    for name in STRING_FIELDS:
-        if name in values:
-            body[name] = _non_empty_string(name, values[name])
     if "application_id" not in body and "execute" not in body:
         raise DataflowInvalidInputError(
             "application_id",
             "a run needs application_id (an existing application) or execute (a spark-submit "
             "command line); give at least one",
         )
-    for name in URI_FIELDS:
-        if name in values:
-            body[name] = _oci_uri(name, values[name])
-    for name in POSITIVE_INT_FIELDS:
-        if name in values:
-            body[name] = _positive_int(name, values[name])
-    for name in ("driver_shape_config", "executor_shape_config"):
-        if name in values:
-            body[name] = _shape_config(name, values[name])
-    if "application_log_config" in values:
-        body["application_log_config"] = _log_config(values["application_log_config"])
-    if "type" in values:
-        body["type"] = _run_type(values["type"])
-    if "configuration" in values:
-        body["configuration"] = _string_map("configuration", values["configuration"])
-    if "freeform_tags" in values:
-        body["freeform_tags"] = _string_map("freeform_tags", values["freeform_tags"])
-    if "defined_tags" in values:
-        body["defined_tags"] = normalise_defined_tags(values["defined_tags"])
-
-    parameters = _parameters(values.get("parameters"))
-    if parameters is not None:
-        body["parameters"] = parameters
-    if "arguments" in values:
-        body["arguments"] = _arguments(values["arguments"], {p["name"] for p in parameters or []})
+    if "arguments" in body:
+        _check_placeholders(body["arguments"], {p["name"] for p in body.get("parameters", [])})
     return body
 
 
-def normalise_defined_tags(value: Any) -> dict[str, dict[str, Any]]:
+def build_update_run_details(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the fields the service lets an existing run change (UpdateRunDetails)."""
+    body = _validated(fields, UPDATABLE_FIELDS)
+    if not body:
+        raise DataflowInvalidInputError(UPDATABLE_FIELDS[0], f"nothing to update; set one of {UPDATABLE_FIELDS}")
+    return body
+
+
+def _validated(fields: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise DataflowInvalidInputError(sorted(unknown)[0], f"not accepted here; use one of {allowed}")
+    return {name: _FIELD_VALIDATORS[name](name, value) for name, value in fields.items() if value is not None}
+
+
+def normalise_defined_tags(name: str, value: Any) -> dict[str, dict[str, Any]]:
     """Accept Terraform's flat ``{"Ns.Key": v}`` and the API's nested ``{"Ns": {"Key": v}}``."""
     if not isinstance(value, Mapping):
         raise DataflowInvalidInputError(
@@ -198,8 +182,7 @@ def _shape_config(name: str, value: Any) -> dict[str, Any]:
     return {key: _positive_number(f"{name}.{key}", item) for key, item in value.items() if item is not None}
 
 
-def _log_config(value: Any) -> dict[str, str]:
-    name = "application_log_config"
+def _log_config(name: str, value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise DataflowInvalidInputError(name, f"must be a dict with log_group_id and log_id, got {_kind(value)}")
     unknown = set(value) - set(LOG_CONFIG_KEYS)
@@ -208,7 +191,7 @@ def _log_config(value: Any) -> dict[str, str]:
     return {key: _ocid(f"{name}.{key}", value.get(key)) for key in LOG_CONFIG_KEYS}
 
 
-def _run_type(value: Any) -> str:
+def _run_type(name: str, value: Any) -> str:
     allowed = [t.value for t in RunType]
     if not isinstance(value, str) or value.upper() not in allowed:
         raise DataflowInvalidInputError("type", f"must be one of {allowed}, got {value!r}")
@@ -228,10 +211,8 @@ def _string_map(name: str, value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _parameters(value: Any) -> list[dict[str, str]] | None:
+def _parameters(name: str, value: Any) -> list[dict[str, str]]:
     """Accept ``{"name": "value"}`` or Terraform's ``[{"name": ..., "value": ...}]``."""
-    if value is None:
-        return None
     if isinstance(value, Mapping):
         pairs = [{"name": key, "value": item} for key, item in value.items()]
     elif isinstance(value, (list, tuple)):
@@ -248,29 +229,34 @@ def _parameters(value: Any) -> list[dict[str, str]] | None:
         )
     seen: set[str] = set()
     for pair in pairs:
-        name, item = pair["name"], pair["value"]
-        if not isinstance(name, str) or not PARAMETER_NAME.match(name):
+        param_name, item = pair["name"], pair["value"]
+        if not isinstance(param_name, str) or not PARAMETER_NAME.match(param_name):
             raise DataflowInvalidInputError(
-                "parameters", f"name {name!r} must be one or more word characters (a-z, A-Z, 0-9, _)"
+                "parameters", f"name {param_name!r} must be one or more word characters (a-z, A-Z, 0-9, _)"
             )
-        if name in seen:
-            raise DataflowInvalidInputError("parameters", f"name {name!r} is given twice")
-        seen.add(name)
+        if param_name in seen:
+            raise DataflowInvalidInputError("parameters", f"name {param_name!r} is given twice")
+        seen.add(param_name)
         if not isinstance(item, str):
             raise DataflowInvalidInputError(
-                "parameters", f"value of {name!r} must be a string (write {str(item)!r}), got {_kind(item)}"
+                "parameters", f"value of {param_name!r} must be a string (write {str(item)!r}), got {_kind(item)}"
             )
     return pairs
 
 
-def _arguments(value: Any, parameter_names: set[str]) -> list[str]:
+def _arguments(name: str, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)):
-        raise DataflowInvalidInputError("arguments", f"must be a list of strings, got {_kind(value)}")
+        raise DataflowInvalidInputError(name, f"must be a list of strings, got {_kind(value)}")
     for index, argument in enumerate(value):
         if not isinstance(argument, str):
             raise DataflowInvalidInputError(
-                "arguments", f"item {index} must be a string (write {str(argument)!r}), got {_kind(argument)}"
+                name, f"item {index} must be a string (write {str(argument)!r}), got {_kind(argument)}"
             )
+    return list(value)
+
+
+def _check_placeholders(arguments: list[str], parameter_names: set[str]) -> None:
+    for index, argument in enumerate(arguments):
         for placeholder in PLACEHOLDER.findall(argument):
             if placeholder not in parameter_names:
                 raise DataflowInvalidInputError(
@@ -278,8 +264,22 @@ def _arguments(value: Any, parameter_names: set[str]) -> list[str]:
                     f"placeholder ${{{placeholder}}} in item {index} has no parameter; add "
                     f"parameters={{'{placeholder}': ...}} or remove the placeholder",
                 )
-    return list(value)
 
 
 def _kind(value: Any) -> str:
     return type(value).__name__
+
+
+_FIELD_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    **dict.fromkeys(OCID_FIELDS, _ocid),
+    **dict.fromkeys(STRING_FIELDS, _non_empty_string),
+    **dict.fromkeys(URI_FIELDS, _oci_uri),
+    **dict.fromkeys(POSITIVE_INT_FIELDS, _positive_int),
+    **dict.fromkeys(("driver_shape_config", "executor_shape_config"), _shape_config),
+    **dict.fromkeys(("configuration", "freeform_tags"), _string_map),
+    "application_log_config": _log_config,
+    "type": _run_type,
+    "defined_tags": normalise_defined_tags,
+    "parameters": _parameters,
+    "arguments": _arguments,
+}

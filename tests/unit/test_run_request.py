@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
-from airflow_provider_dataflow.operators.run_request import RUN_FIELDS, build_create_run_details
+from airflow_provider_dataflow.operators.run_request import (
+    RUN_FIELDS,
+    build_create_run_details,
+    build_update_run_details,
+)
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaa"
 APPLICATION = "ocid1.dataflowapplication.oc1.iad.aaaa"
@@ -141,3 +145,14 @@ def test_bad_input_is_rejected_naming_the_field(fields: dict[str, Any], field: s
 
 def test_there_are_at_least_twenty_kinds_of_bad_input() -> None:
     assert len(BAD_INPUTS) >= 20
+
+
+def test_update_accepts_the_four_updatable_fields_only() -> None:
+    body = build_update_run_details(
+        {"freeform_tags": {"a": "b"}, "max_duration_in_minutes": "90", "idle_timeout_in_minutes": None}
+    )
+    assert body == {"freeform_tags": {"a": "b"}, "max_duration_in_minutes": 90}
+    with pytest.raises(DataflowInvalidInputError, match="`num_executors`"):
+        build_update_run_details({"num_executors": 3})
+    with pytest.raises(DataflowInvalidInputError, match="nothing to update"):
+        build_update_run_details({"freeform_tags": None})
