@@ -1,0 +1,63 @@
+"""``python -m airflow_provider_dataflow.testing.emulator``: serve until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from airflow_provider_dataflow.testing.emulator.emulator import DataflowEmulator
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataflow.testing.emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True, help="0 picks a free port (printed on start)")
+    parser.add_argument("--accepted-seconds", type=float, default=1.0)
+    parser.add_argument("--run-seconds", type=float, default=3.0)
+    parser.add_argument("--cancel-seconds", type=float, default=0.5)
+    parser.add_argument("--minute-seconds", type=float, default=60.0, help="real seconds per emulated minute")
+    parser.add_argument("--region", default="us-ashburn-1")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PATH.pem",
+        help="trust this public key for this key id (repeatable)",
+    )
+    parser.add_argument("--log-level", default="WARNING")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    emulator = DataflowEmulator(
+        host=args.host,
+        port=args.port,
+        accepted_seconds=args.accepted_seconds,
+        run_seconds=args.run_seconds,
+        cancel_seconds=args.cancel_seconds,
+        minute_seconds=args.minute_seconds,
+        region=args.region,
+    )
+    for entry in args.public_key:
+        key_id, separator, path = entry.rpartition("=")
+        if not separator or not key_id:
+            print(f"--public-key {entry!r} must be KEY_ID=PATH.pem", file=sys.stderr)
+            return 2
+        emulator.state.keys.register(key_id, Path(path).read_text())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with emulator:
+        print(f"Data Flow emulator listening on {emulator.url}", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""A client for the control API, for tests whose emulator runs in another process (or this one)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class EmulatorControlError(RuntimeError):
+    """The control API rejected a call; the message carries its status and explanation."""
+
+
+class EmulatorControl:
+    """Thin, typed wrapper over ``/_emulator/``; bypasses any HTTP proxy configured in the environment."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self._timeout = timeout
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    def register_key(self, key_id: str, public_key_pem: str, user_name: str | None = None) -> None:
+        self._call("POST", "/keys", {"keyId": key_id, "publicKeyPem": public_key_pem, "userName": user_name})
+
+    def settings(
+        self,
+        accepted_seconds: float | None = None,
+        run_seconds: float | None = None,
+        cancel_seconds: float | None = None,
+        minute_seconds: float | None = None,
+    ) -> dict[str, float]:
+        """Change the given timings (for runs created from now on) and return all of them."""
+        changes = {
+            "acceptedSeconds": accepted_seconds,
+            "runSeconds": run_seconds,
+            "cancelSeconds": cancel_seconds,
+            "minuteSeconds": minute_seconds,
+        }
+        return self._call("PUT", "/settings", {key: value for key, value in changes.items() if value is not None})
+
+    def add_behaviour(
+        self,
+        display_name_regex: str = ".*",
+        outcome: str = "SUCCEEDED",
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        accepted_seconds: float | None = None,
+        run_seconds: float | None = None,
+        cancel_seconds: float | None = None,
+        lifecycle_details: str | None = None,
+        stdout: list[str] | None = None,
+        stderr: list[str] | None = None,
+        data_read_in_bytes: int | None = None,
+        data_written_in_bytes: int | None = None,
+    ) -> str:
+        """Register a behaviour for runs created from now on; returns its id. First match wins."""
+        payload = {
+            "displayNameRegex": display_name_regex,
+            "outcome": outcome,
+            "freeformTags": freeform_tags,
+            "acceptedSeconds": accepted_seconds,
+            "runSeconds": run_seconds,
+            "cancelSeconds": cancel_seconds,
+            "lifecycleDetails": lifecycle_details,
+            "stdout": stdout,
+            "stderr": stderr,
+            "dataReadInBytes": data_read_in_bytes,
+            "dataWrittenInBytes": data_written_in_bytes,
+        }
+        created = self._call("POST", "/behaviours", {key: value for key, value in payload.items() if value is not None})
+        return str(created["id"])
+
+    def remove_behaviour(self, behaviour_id: str) -> None:
+        self._call("DELETE", f"/behaviours/{behaviour_id}")
+
+    def clear_behaviours(self) -> None:
+        self._call("DELETE", "/behaviours")
+
+    def add_fault(
+        self,
+        method: str | None = None,
+        path_regex: str = ".*",
+        status: int = 500,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after_seconds: float | None = None,
+        times: int | None = 1,
+        action: str = "respond",
+    ) -> str:
+        """Inject a fault into the next ``times`` matching API calls (None: every call); returns its id."""
+        payload = {
+            "method": method,
+            "pathRegex": path_regex,
+            "status": status,
+            "code": code,
+            "message": message,
+            "retryAfterSeconds": retry_after_seconds,
+            "times": times,
+            "action": action,
+        }
+        return str(self._call("POST", "/faults", payload)["id"])
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules with how often each was applied."""
+        return self._call("GET", "/faults")
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def journal(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/journal")
+
+    def clear_journal(self) -> None:
+        self._call("DELETE", "/journal")
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run's current Run JSON, oldest first, regardless of compartment."""
+        return self._call("GET", "/runs")
+
+    def finish_run(self, run_id: str, state: str = "SUCCEEDED", lifecycle_details: str | None = None) -> dict[str, Any]:
+        return self._call("POST", f"/runs/{run_id}/finish", {"state": state, "lifecycleDetails": lifecycle_details})
+
+    def reset(self) -> None:
+        """Drop runs, applications, faults, behaviours and the journal; keep keys and settings."""
+        self._call("POST", "/reset")
+
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{self.url}/_emulator{path}", data=data, method=method)
+        if data is not None:
+            request.add_header("content-type", "application/json")
+        try:
+            with self._opener.open(request, timeout=self._timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")
+            raise EmulatorControlError(f"{method} {path} failed with {error.code}: {detail}") from None
+        return json.loads(body) if body else None

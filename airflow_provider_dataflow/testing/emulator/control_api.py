@@ -1,0 +1,135 @@
+"""The unsigned control API under ``/_emulator/`` that tests use to steer the emulator."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
+from airflow_provider_dataflow.testing.emulator.errors import ApiError, invalid_parameter
+from airflow_provider_dataflow.testing.emulator.faults import FaultRule
+from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
+from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+
+CONTROL_PATH = "/_emulator"
+
+ControlHandler = Callable[[ApiRequest, float, list[str]], ApiResponse]
+
+
+class ControlApi:
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+        self._routes: list[tuple[str, re.Pattern[str], ControlHandler]] = [
+            ("GET", re.compile(r"/health"), self._health),
+            ("GET", re.compile(r"/settings"), self._get_settings),
+            ("PUT", re.compile(r"/settings"), self._put_settings),
+            ("POST", re.compile(r"/keys"), self._register_key),
+            ("GET", re.compile(r"/behaviours"), self._list_behaviours),
+            ("POST", re.compile(r"/behaviours"), self._add_behaviour),
+            ("DELETE", re.compile(r"/behaviours"), self._clear_behaviours),
+            ("DELETE", re.compile(r"/behaviours/([^/]+)"), self._remove_behaviour),
+            ("GET", re.compile(r"/faults"), self._list_faults),
+            ("POST", re.compile(r"/faults"), self._add_fault),
+            ("DELETE", re.compile(r"/faults"), self._clear_faults),
+            ("DELETE", re.compile(r"/faults/([^/]+)"), self._remove_fault),
+            ("GET", re.compile(r"/journal"), self._journal),
+            ("DELETE", re.compile(r"/journal"), self._clear_journal),
+            ("GET", re.compile(r"/runs"), self._runs),
+            ("POST", re.compile(r"/runs/([^/]+)/finish"), self._finish_run),
+            ("POST", re.compile(r"/reset"), self._reset),
+        ]
+
+    def handle(self, request: ApiRequest, now: float) -> ApiResponse:
+        resource_path = request.path[len(CONTROL_PATH) :]
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(resource_path)
+            if match and method == request.method:
+                try:
+                    return handler(request, now, list(match.groups()))
+                except ValueError as exc:
+                    raise invalid_parameter(str(exc)) from None
+        raise ApiError(404, "NotFound", f"{request.method} {request.path} is not a control API endpoint")
+
+    def _health(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, {"status": "ok", "runs": len(self._state.runs.all())})
+
+    def _get_settings(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._state.settings.to_json())
+
+    def _put_settings(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.settings.update(_object(request))
+        return json_response(200, self._state.settings.to_json())
+
+    def _register_key(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        payload = _object(request)
+        key_id, pem = payload.get("keyId"), payload.get("publicKeyPem")
+        if not isinstance(key_id, str) or not isinstance(pem, str):
+            raise ValueError("keyId and publicKeyPem are required strings")
+        self._state.keys.register(key_id, pem, payload.get("userName"))
+        return json_response(200, {"keyId": key_id})
+
+    def _list_behaviours(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, [behaviour.to_json() for behaviour in self._state.behaviours.all()])
+
+    def _add_behaviour(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        behaviour = Behaviour.from_json(_object(request))
+        self._state.behaviours.add(behaviour)
+        return json_response(200, behaviour.to_json())
+
+    def _clear_behaviours(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.behaviours.clear()
+        return ApiResponse(204)
+
+    def _remove_behaviour(self, _r: ApiRequest, _n: float, args: list[str]) -> ApiResponse:
+        if not self._state.behaviours.remove(args[0]):
+            raise ApiError(404, "NotFound", f"no behaviour {args[0]}")
+        return ApiResponse(204)
+
+    def _list_faults(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, [rule.to_json() for rule in self._state.faults.all()])
+
+    def _add_fault(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        rule = FaultRule.from_json(_object(request))
+        self._state.faults.add(rule)
+        return json_response(200, rule.to_json())
+
+    def _clear_faults(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.faults.clear()
+        return ApiResponse(204)
+
+    def _remove_fault(self, _r: ApiRequest, _n: float, args: list[str]) -> ApiResponse:
+        if not self._state.faults.remove(args[0]):
+            raise ApiError(404, "NotFound", f"no fault {args[0]}")
+        return ApiResponse(204)
+
+    def _journal(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._state.journal.entries())
+
+    def _clear_journal(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.journal.clear()
+        return ApiResponse(204)
+
+    def _runs(self, _r: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        records = sorted(self._state.runs.all(), key=lambda record: record.created_at)
+        return json_response(200, [record.to_json(now) for record in records])
+
+    def _finish_run(self, request: ApiRequest, now: float, args: list[str]) -> ApiResponse:
+        payload = _object(request)
+        record = self._state.runs.finish(
+            args[0], payload.get("state", "SUCCEEDED"), payload.get("lifecycleDetails"), now
+        )
+        return json_response(200, record.to_json(now))
+
+    def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.reset()
+        return ApiResponse(204)
+
+
+def _object(request: ApiRequest) -> dict[str, Any]:
+    payload = request.json_body()
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise ValueError("the request body must be a JSON object")
+    return payload

@@ -1,0 +1,78 @@
+"""Run the emulator inside the test process, its server on a daemon thread."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from airflow_provider_dataflow.testing.emulator.control import EmulatorControl
+from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
+from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
+from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from airflow_provider_dataflow.testing.credentials import TestCredentials
+
+
+class DataflowEmulator:
+    """A local OCI Data Flow service; use as a context manager or call ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accepted_seconds: float = 1.0,
+        run_seconds: float = 3.0,
+        cancel_seconds: float = 0.5,
+        minute_seconds: float = 60.0,
+        region: str = "us-ashburn-1",
+    ) -> None:
+        self._address = (host, port)
+        settings = EmulatorSettings(accepted_seconds, run_seconds, cancel_seconds, minute_seconds)
+        self.state = EmulatorState(settings=settings, region=region)
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The SDK's ``service_endpoint`` (the SDK appends ``/20200129``)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        return EmulatorControl(self.url)
+
+    def start(self) -> DataflowEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._server = EmulatorServer(self._address, self.state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="dataflow-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def register_credentials(self, credentials: TestCredentials) -> None:
+        """Trust the credentials' public key; runs they create are owned by their user."""
+        self.state.keys.register(credentials.key_id, credentials.public_key_pem)
+
+    def __enter__(self) -> DataflowEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,196 @@
+"""The run store: creation (with opc-retry-token replay), reads, updates, cancel, and run JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_dataflow.testing.emulator import lifecycle
+from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
+from airflow_provider_dataflow.testing.emulator.errors import etag_mismatch, incorrect_state, not_found
+from airflow_provider_dataflow.testing.emulator.lifecycle import Event, Plan, Snapshot, Timing
+from airflow_provider_dataflow.testing.emulator.logs import LogFile, RunFacts, run_logs
+from airflow_provider_dataflow.testing.emulator.timestamps import rfc3339
+
+RETRY_TOKEN_TTL_SECONDS = 24 * 3600
+
+RUN_FIELDS = (
+    "archiveUri", "arguments", "applicationId", "applicationLogConfig", "className", "compartmentId",
+    "configuration", "dataReadInBytes", "dataWrittenInBytes", "definedTags", "displayName", "driverShape",
+    "driverShapeConfig", "execute", "executorShape", "executorShapeConfig", "fileUri", "freeformTags", "id",
+    "language", "lifecycleDetails", "lifecycleState", "logsBucketUri", "metastoreId", "numExecutors",
+    "opcRequestId", "ownerPrincipalId", "ownerUserName", "parameters", "poolId", "privateEndpointDnsZones",
+    "privateEndpointMaxHostCount", "privateEndpointNsgIds", "privateEndpointId", "privateEndpointSubnetId",
+    "runDurationInMilliseconds", "sparkVersion", "timeCreated", "timeUpdated", "totalOCpu", "type",
+    "warehouseBucketUri", "maxDurationInMinutes", "idleTimeoutInMinutes",
+)  # fmt: skip
+SUMMARY_FIELDS = (
+    "applicationId", "compartmentId", "dataReadInBytes", "dataWrittenInBytes", "definedTags", "displayName",
+    "freeformTags", "id", "language", "lifecycleDetails", "lifecycleState", "opcRequestId", "ownerPrincipalId",
+    "ownerUserName", "poolId", "runDurationInMilliseconds", "totalOCpu", "timeCreated", "timeUpdated", "type",
+)  # fmt: skip
+
+
+@dataclass
+class RunRecord:
+    """A run's static fields plus the schedule its lifecycle is read from."""
+
+    fields: dict[str, Any]
+    behaviour: Behaviour
+    timing: Timing
+    created_at: float
+    schedule: list[Event]
+    updated_at: float
+    revision: int = 0
+    retry_token: str | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.fields["id"])
+
+    def plan(self) -> Plan:
+        return Plan(
+            run_type=self.fields["type"],
+            outcome=self.behaviour.outcome,
+            failure_details=self.behaviour.failure_details,
+            max_duration_minutes=self.fields.get("maxDurationInMinutes"),
+            idle_timeout_minutes=self.fields.get("idleTimeoutInMinutes"),
+        )
+
+    def snapshot(self, now: float) -> Snapshot:
+        return lifecycle.snapshot(self.schedule, now)
+
+    def etag(self, now: float) -> str:
+        """Changes whenever the resource does: an update, a cancel, or a lifecycle transition."""
+        state = self.snapshot(now).state
+        return hashlib.sha256(f"{self.id}:{self.revision}:{state}".encode()).hexdigest()[:32]
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        snap = self.snapshot(now)
+        running_seconds = 0.0
+        if snap.started_at is not None:
+            running_seconds = (snap.ended_at if snap.ended_at is not None else now) - snap.started_at
+        progress = min(1.0, running_seconds / self.timing.run_seconds) if self.timing.run_seconds > 0 else 1.0
+        if snap.started_at is None:
+            progress = 0.0
+        document = {name: self.fields.get(name) for name in RUN_FIELDS}
+        document.update(
+            lifecycleState=snap.state,
+            lifecycleDetails=snap.details,
+            runDurationInMilliseconds=int(running_seconds * 1000),
+            dataReadInBytes=int(self.behaviour.data_read_in_bytes * progress),
+            dataWrittenInBytes=int(self.behaviour.data_written_in_bytes * progress),
+            timeCreated=rfc3339(self.created_at),
+            timeUpdated=rfc3339(max(snap.entered_at, self.updated_at)),
+        )
+        return document
+
+    def to_summary(self, now: float) -> dict[str, Any]:
+        document = self.to_json(now)
+        return {name: document[name] for name in SUMMARY_FIELDS}
+
+    def logs(self, now: float) -> list[LogFile]:
+        snap = self.snapshot(now)
+        if snap.started_at is None:
+            return []
+        facts = RunFacts(
+            run_id=self.id,
+            display_name=self.fields["displayName"],
+            language=self.fields.get("language"),
+            spark_version=self.fields.get("sparkVersion"),
+            started_at=snap.started_at,
+        )
+        return run_logs(facts, self.behaviour, snap.state)
+
+
+@dataclass
+class _RetryEntry:
+    run_id: str
+    expires_at: float
+
+
+class RunStore:
+    """Thread-safe; every read computes the lifecycle for ``now``.
+
+    Records are changed by swapping whole values (fields, schedule), so a reader never sees half an update.
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[str, RunRecord] = {}
+        self._retry_tokens: dict[str, _RetryEntry] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self, fields: dict[str, Any], behaviour: Behaviour, timing: Timing, retry_token: str | None, now: float
+    ) -> tuple[RunRecord, bool]:
+        """Returns (run, created); a live retry token returns the run it created instead of a new one."""
+        with self._lock:
+            if retry_token:
+                entry = self._retry_tokens.get(retry_token)
+                if entry and entry.expires_at > now and entry.run_id in self._runs:
+                    return self._runs[entry.run_id], False
+            record = RunRecord(fields, behaviour, timing, now, [], now, retry_token=retry_token)
+            record.schedule = lifecycle.natural_schedule(now, timing, record.plan())
+            self._runs[record.id] = record
+            if retry_token:
+                self._retry_tokens[retry_token] = _RetryEntry(record.id, now + RETRY_TOKEN_TTL_SECONDS)
+            return record, True
+
+    def get(self, run_id: str) -> RunRecord:
+        record = self._runs.get(run_id)
+        if record is None:
+            raise not_found(f"run {run_id}")
+        return record
+
+    def all(self) -> list[RunRecord]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            self._retry_tokens.clear()
+
+    def update(self, run_id: str, changes: dict[str, Any], if_match: str | None, now: float) -> RunRecord:
+        with self._lock:
+            record = self.get(run_id)
+            _check_etag(record, if_match, now)
+            record.fields = {**record.fields, **changes}
+            if {"maxDurationInMinutes", "idleTimeoutInMinutes"} & changes.keys():
+                record.schedule = lifecycle.replan(record.schedule, now, record.timing, record.plan())
+            record.revision += 1
+            record.updated_at = now
+            return record
+
+    def cancel(self, run_id: str, if_match: str | None, now: float) -> None:
+        """ACCEPTED and IN_PROGRESS runs start CANCELING; cancelling again while CANCELING is a no-op."""
+        with self._lock:
+            record = self.get(run_id)
+            _check_etag(record, if_match, now)
+            state = record.snapshot(now).state
+            if state == "CANCELING":
+                return
+            if state not in ("ACCEPTED", "IN_PROGRESS"):
+                raise incorrect_state(f"Run {run_id} is {state} and cannot be canceled.")
+            record.schedule = lifecycle.cancel(record.schedule, now, record.timing)
+            record.revision += 1
+
+    def finish(self, run_id: str, state: str, details: str | None, now: float) -> RunRecord:
+        """Force a terminal state now (control API), e.g. to end a STREAMING run without cancelling."""
+        if state not in lifecycle.FORCEABLE_STATES:
+            raise ValueError(f"state must be one of {', '.join(lifecycle.FORCEABLE_STATES)}, got {state!r}")
+        with self._lock:
+            record = self.get(run_id)
+            current = record.snapshot(now).state
+            if current in lifecycle.TERMINAL_STATES:
+                raise incorrect_state(f"Run {run_id} is already {current}.")
+            record.schedule = lifecycle.force(record.schedule, now, state, details)
+            record.revision += 1
+            return record
+
+
+def _check_etag(record: RunRecord, if_match: str | None, now: float) -> None:
+    if if_match is not None and if_match != "*" and if_match != record.etag(now):
+        raise etag_mismatch(record.id)

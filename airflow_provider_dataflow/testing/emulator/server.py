@@ -1,0 +1,183 @@
+"""HTTP plumbing: a keep-alive (HTTP/1.1) threading server that feeds requests to the API handlers.
+
+For ``/20200129`` calls it also applies injected faults and writes the request journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from airflow_provider_dataflow.testing.emulator.control_api import CONTROL_PATH, ControlApi
+from airflow_provider_dataflow.testing.emulator.errors import ApiError
+from airflow_provider_dataflow.testing.emulator.faults import FaultRule
+from airflow_provider_dataflow.testing.emulator.identifiers import new_request_id
+from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, error_response
+from airflow_provider_dataflow.testing.emulator.service import BASE_PATH, DataFlowService
+from airflow_provider_dataflow.testing.emulator.signatures import principal_for_key_id
+from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+from airflow_provider_dataflow.testing.emulator.timestamps import rfc3339
+
+log = logging.getLogger(__name__)
+
+_KEY_ID = 'keyId="'
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """Tracks open connections so ``close`` also ends idle keep-alive connections."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+        self.service = DataFlowService(state)
+        self.control = ControlApi(state)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "DataFlowEmulator"
+    timeout = 120
+    server: EmulatorServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, open_=False)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    def _handle(self) -> None:
+        request = self._read_request()
+        if request.path.startswith(CONTROL_PATH + "/"):
+            self._send(request, self._dispatch(lambda: self.server.control.handle(request, time.time())))
+        elif request.path == BASE_PATH or request.path.startswith(BASE_PATH + "/"):
+            self._handle_api(request)
+        else:
+            self._send(request, error_response(ApiError(404, "NotAuthorizedOrNotFound", f"No route {request.path}")))
+
+    def _handle_api(self, request: ApiRequest) -> None:
+        started = time.time()
+        fault = self.server.state.faults.take(request.method, request.path)
+        if fault is not None and fault.action == "drop_before":
+            self._journal(request, started, None, fault)
+            self._drop()
+            return
+        if fault is not None and fault.action == "respond":
+            response = error_response(fault.error())
+        else:
+            response = self._dispatch(lambda: self.server.service.handle(request, started))
+        self._journal(request, started, response.status, fault)
+        if fault is not None and fault.action == "drop_after":
+            self._drop()
+            return
+        self._send(request, response)
+
+    def _dispatch(self, call: Any) -> ApiResponse:
+        try:
+            response: ApiResponse = call()
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("emulator failed to handle a request")
+            return error_response(ApiError(500, "InternalServerError", "The emulator failed; see its log."))
+        return response
+
+    def _read_request(self) -> ApiRequest:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        parts = urlsplit(self.path)
+        return ApiRequest(
+            method=self.command,
+            target=self.path,
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers=headers,
+            body=body,
+            request_id=headers.get("opc-request-id") or new_request_id(),
+        )
+
+    def _send(self, request: ApiRequest, response: ApiResponse) -> None:
+        self.send_response(response.status)
+        self.send_header("opc-request-id", request.request_id)
+        if response.content_type:
+            self.send_header("content-type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _drop(self) -> None:
+        """Close without a response: the client sees the connection reset, not an HTTP error."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _journal(self, request: ApiRequest, started: float, status: int | None, fault: FaultRule | None) -> None:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except ValueError:
+            body = request.body.decode(errors="replace")
+        key_id = _key_id(request.headers.get("authorization"))
+        self.server.state.journal.record(
+            {
+                "time": rfc3339(started),
+                "method": request.method,
+                "path": request.path,
+                "query": {name: values[-1] for name, values in request.query.items()},
+                "status": status,
+                "keyId": key_id,
+                "principalId": principal_for_key_id(key_id).principal_id if key_id else None,
+                "opcRetryToken": request.headers.get("opc-retry-token"),
+                "opcRequestId": request.request_id,
+                "opcParentRptUrl": request.headers.get("opc-parent-rpt-url"),
+                "body": body,
+                "fault": fault.action if fault else None,
+                "durationMs": round((time.time() - started) * 1000, 3),
+            }
+        )
+
+
+def _key_id(authorization: str | None) -> str | None:
+    """The claimed key id, recorded even when the signature is rejected."""
+    if not authorization or _KEY_ID not in authorization:
+        return None
+    return authorization.split(_KEY_ID, 1)[1].split('"', 1)[0]

@@ -1,0 +1,235 @@
+"""The Data Flow API (version 20200129): authenticate, route, and answer as the service does."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, not_found
+from airflow_provider_dataflow.testing.emulator.identifiers import new_ocid
+from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
+from airflow_provider_dataflow.testing.emulator.run_details import resolve_run_fields
+from airflow_provider_dataflow.testing.emulator.signatures import Principal, SignatureVerifier
+from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+from airflow_provider_dataflow.testing.emulator.timestamps import parse_rfc3339, rfc3339
+from airflow_provider_dataflow.testing.emulator.validation import (
+    validate_create_application,
+    validate_create_run,
+    validate_update_run,
+)
+
+BASE_PATH = "/20200129"
+LIST_FILTERS = (
+    "applicationId",
+    "poolId",
+    "ownerPrincipalId",
+    "displayName",
+    "displayNameStartsWith",
+    "lifecycleState",
+    "timeCreatedGreaterThan",
+)
+LIFECYCLE_STATES = ("ACCEPTED", "IN_PROGRESS", "CANCELING", "CANCELED", "FAILED", "SUCCEEDED", "STOPPING", "STOPPED")
+SORT_FIELDS = (
+    "timeCreated",
+    "displayName",
+    "language",
+    "runDurationInMilliseconds",
+    "lifecycleState",
+    "totalOCpu",
+    "dataReadInBytes",
+    "dataWrittenInBytes",
+)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+Handler = Callable[[ApiRequest, Principal, float, dict[str, str]], ApiResponse]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+class DataFlowService:
+    """Handles one request under ``/20200129``; every call must carry a valid signature."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+        self._verifier = SignatureVerifier(state.keys)
+        self._routes = [
+            _route("POST", "/runs", self._create_run),
+            _route("GET", "/runs", self._list_runs),
+            _route("GET", "/runs/{runId}", self._get_run),
+            _route("PUT", "/runs/{runId}", self._update_run),
+            _route("DELETE", "/runs/{runId}", self._cancel_run),
+            _route("GET", "/runs/{runId}/logs", self._list_run_logs),
+            _route("GET", "/runs/{runId}/logs/{name}", self._get_run_log),
+            _route("POST", "/applications", self._create_application),
+            _route("GET", "/applications/{applicationId}", self._get_application),
+        ]
+
+    def handle(self, request: ApiRequest, now: float) -> ApiResponse:
+        principal = self._verifier.verify(request, now)
+        resource_path = request.path[len(BASE_PATH) :]
+        for route in self._routes:
+            match = route.pattern.fullmatch(resource_path)
+            if match and route.method == request.method:
+                params = {name: unquote(value) for name, value in match.groupdict().items()}
+                return route.handler(request, principal, now, params)
+        raise not_found(f"{request.method} {request.path} is not an operation of this API")
+
+    def _create_run(self, request: ApiRequest, principal: Principal, now: float, _: dict[str, str]) -> ApiResponse:
+        details = validate_create_run(request.json_body())
+        application = None
+        if "applicationId" in details:
+            application = self._state.applications.get(details["applicationId"])
+        fields = resolve_run_fields(details, application)
+        fields.update(
+            id=new_ocid("dataflowrun", self._state.region),
+            ownerPrincipalId=principal.principal_id,
+            ownerUserName=principal.user_name,
+            opcRequestId=request.request_id,
+        )
+        behaviour = self._state.behaviours.match(fields["displayName"], fields["freeformTags"])
+        timing = self._state.settings.timing_for(behaviour)
+        retry_token = request.headers.get("opc-retry-token")
+        record, _created = self._state.runs.create(fields, behaviour, timing, retry_token, now)
+        return json_response(200, record.to_json(now), {"etag": record.etag(now)})
+
+    def _list_runs(self, request: ApiRequest, _p: Principal, now: float, _: dict[str, str]) -> ApiResponse:
+        compartment_id = request.query_value("compartmentId")
+        if not compartment_id:
+            raise invalid_parameter("compartmentId is required")
+        filters = {name: value for name in LIST_FILTERS if (value := request.query_value(name)) is not None}
+        if len(filters) > 1:
+            raise invalid_parameter(
+                f"Only one of {', '.join(LIST_FILTERS)} may be combined with compartmentId; got {', '.join(filters)}"
+            )
+        keep = _run_filter(filters)
+        sort_by = request.query_value("sortBy") or "timeCreated"
+        if sort_by not in SORT_FIELDS:
+            raise invalid_parameter(f"sortBy must be one of {', '.join(SORT_FIELDS)}, got {sort_by!r}")
+        sort_order = request.query_value("sortOrder") or ("DESC" if sort_by == "timeCreated" else "ASC")
+        if sort_order not in ("ASC", "DESC"):
+            raise invalid_parameter(f"sortOrder must be ASC or DESC, got {sort_order!r}")
+        summaries = [
+            summary
+            for record in self._state.runs.all()
+            if record.fields["compartmentId"] == compartment_id and keep(summary := record.to_summary(now))
+        ]
+        summaries.sort(key=lambda summary: summary["id"])
+        summaries.sort(key=lambda summary: _sort_key(summary[sort_by]), reverse=sort_order == "DESC")
+        return _paged(request, summaries)
+
+    def _get_run(self, _r: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
+        record = self._state.runs.get(params["runId"])
+        return json_response(200, record.to_json(now), {"etag": record.etag(now)})
+
+    def _update_run(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
+        changes = validate_update_run(request.json_body())
+        record = self._state.runs.update(params["runId"], changes, request.headers.get("if-match"), now)
+        return json_response(200, record.to_json(now), {"etag": record.etag(now)})
+
+    def _cancel_run(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
+        self._state.runs.cancel(params["runId"], request.headers.get("if-match"), now)
+        return ApiResponse(204)
+
+    def _list_run_logs(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
+        record = self._state.runs.get(params["runId"])
+        summaries = [
+            {
+                "name": log.name,
+                "runId": record.id,
+                "sizeInBytes": len(log.content),
+                "source": log.source,
+                "type": log.type,
+                "timeCreated": rfc3339(log.time_created),
+            }
+            for log in record.logs(now)
+        ]
+        return _paged(request, summaries)
+
+    def _get_run_log(self, _r: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
+        record = self._state.runs.get(params["runId"])
+        for log in record.logs(now):
+            if log.name == params["name"]:
+                return ApiResponse(200, log.content, "application/octet-stream")
+        raise not_found(f"log {params['name']} of run {record.id}")
+
+    def _create_application(
+        self, request: ApiRequest, principal: Principal, now: float, _: dict[str, str]
+    ) -> ApiResponse:
+        details = validate_create_application(request.json_body())
+        application_id = new_ocid("dataflowapplication", self._state.region)
+        application = self._state.applications.create(application_id, details, principal, now)
+        return json_response(200, application, {"etag": _application_etag(application)})
+
+    def _get_application(self, _r: ApiRequest, _p: Principal, _n: float, params: dict[str, str]) -> ApiResponse:
+        application = self._state.applications.get(params["applicationId"])
+        return json_response(200, application, {"etag": _application_etag(application)})
+
+
+def _route(method: str, template: str, handler: Handler) -> _Route:
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return _Route(method, re.compile(pattern), handler)
+
+
+def _run_filter(filters: dict[str, str]) -> Callable[[dict[str, Any]], bool]:
+    """The single list filter the API allows, as a predicate on a RunSummary."""
+    if not filters:
+        return lambda summary: True
+    ((name, value),) = filters.items()
+    if name == "displayNameStartsWith":
+        return lambda summary: str(summary["displayName"]).startswith(value)
+    if name == "timeCreatedGreaterThan":
+        try:
+            threshold = parse_rfc3339(value)
+        except ValueError:
+            raise invalid_parameter(f"timeCreatedGreaterThan is not an RFC 3339 date-time: {value!r}") from None
+        return lambda summary: parse_rfc3339(summary["timeCreated"]) > threshold
+    if name == "lifecycleState" and value not in LIFECYCLE_STATES:
+        raise invalid_parameter(f"lifecycleState must be one of {', '.join(LIFECYCLE_STATES)}, got {value!r}")
+    return lambda summary: summary[name] == value
+
+
+def _sort_key(value: Any) -> tuple[bool, Any]:
+    return (value is None, value if value is not None else 0)
+
+
+def _paged(request: ApiRequest, items: list[dict[str, Any]]) -> ApiResponse:
+    """``limit`` + opaque ``page`` tokens; ``opc-next-page`` is set while more items remain."""
+    raw_limit = request.query_value("limit")
+    try:
+        limit = DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
+    except ValueError:
+        raise invalid_parameter(f"limit must be an integer, got {raw_limit!r}") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise invalid_parameter(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    offset = _page_offset(request.query_value("page"))
+    headers = {}
+    if offset + limit < len(items):
+        headers["opc-next-page"] = _page_token(offset + limit)
+    return json_response(200, items[offset : offset + limit], headers)
+
+
+def _page_token(offset: int) -> str:
+    return f"page-{offset}"
+
+
+def _page_offset(token: str | None) -> int:
+    if token is None:
+        return 0
+    offset = token.removeprefix("page-")
+    if offset == token or not offset.isdigit():
+        raise invalid_parameter(f"page is not a page token from opc-next-page: {token!r}")
+    return int(offset)
+
+
+def _application_etag(application: dict[str, Any]) -> str:
+    return hashlib.sha256(f"{application['id']}:{application['timeUpdated']}".encode()).hexdigest()[:32]

@@ -1,0 +1,65 @@
+"""Derive run fields from an ``execute`` string, as Data Flow does from spark-submit syntax."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
+
+LANGUAGE_BY_EXTENSION = {".py": "PYTHON", ".jar": "JAVA", ".sql": "SQL", ".scala": "SCALA"}
+
+# Spark properties that spark-submit itself sets from these options.
+_LIST_OPTIONS = {"--jars": "spark.jars", "--files": "spark.files", "--py-files": "spark.submit.pyFiles"}
+
+
+@dataclass(frozen=True)
+class SparkSubmit:
+    file_uri: str
+    language: str
+    class_name: str | None = None
+    configuration: dict[str, str] = field(default_factory=dict)
+    arguments: list[str] = field(default_factory=list)
+
+
+def parse_execute(execute: str) -> SparkSubmit:
+    """Options first (``--class``, ``--conf k=v``, ``--jars``, ``--files``, ``--py-files``), then the main
+    file, then its arguments (which may look like options: they belong to the application)."""
+    try:
+        tokens = shlex.split(execute)
+    except ValueError as exc:
+        raise invalid_parameter(f"execute is not valid spark-submit syntax: {exc}") from None
+    class_name: str | None = None
+    configuration: dict[str, str] = {}
+    position = 0
+    while position < len(tokens) and tokens[position].startswith("--"):
+        option, has_inline, inline_value = tokens[position].partition("=")
+        if has_inline:
+            value = inline_value
+            position += 1
+        elif position + 1 < len(tokens):
+            value = tokens[position + 1]
+            position += 2
+        else:
+            raise invalid_parameter(f"execute: option {option} has no value")
+        if option == "--class":
+            class_name = value
+        elif option == "--conf":
+            key, has_equals, conf_value = value.partition("=")
+            if not has_equals or not key:
+                raise invalid_parameter(f"execute: --conf {value!r} must be key=value")
+            configuration[key] = conf_value
+        elif option in _LIST_OPTIONS:
+            configuration[_LIST_OPTIONS[option]] = value
+        else:
+            supported = ", ".join(["--class", "--conf", *_LIST_OPTIONS])
+            raise invalid_parameter(f"execute: unsupported spark-submit option {option}; supported: {supported}")
+    if position >= len(tokens):
+        raise invalid_parameter("execute has no main application file")
+    file_uri = tokens[position]
+    language = LANGUAGE_BY_EXTENSION.get(PurePosixPath(file_uri).suffix.lower())
+    if language is None:
+        known = ", ".join(LANGUAGE_BY_EXTENSION)
+        raise invalid_parameter(f"execute: cannot derive the language of {file_uri!r}; use one of {known}")
+    return SparkSubmit(file_uri, language, class_name, configuration, tokens[position + 1 :])

@@ -1,0 +1,33 @@
+"""Everything one emulator instance holds, shared by the API handlers and the control API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from airflow_provider_dataflow.testing.emulator.applications import ApplicationStore
+from airflow_provider_dataflow.testing.emulator.behaviours import BehaviourBook
+from airflow_provider_dataflow.testing.emulator.faults import FaultInjector
+from airflow_provider_dataflow.testing.emulator.journal import Journal
+from airflow_provider_dataflow.testing.emulator.runs import RunStore
+from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
+from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
+
+
+@dataclass
+class EmulatorState:
+    settings: EmulatorSettings
+    region: str = "us-ashburn-1"
+    keys: KeyRegistry = field(default_factory=KeyRegistry)
+    runs: RunStore = field(default_factory=RunStore)
+    applications: ApplicationStore = field(default_factory=ApplicationStore)
+    behaviours: BehaviourBook = field(default_factory=BehaviourBook)
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    journal: Journal = field(default_factory=Journal)
+
+    def reset(self) -> None:
+        """Drop runs, applications, faults, behaviours and the journal; keys and settings stay."""
+        self.runs.clear()
+        self.applications.clear()
+        self.faults.clear()
+        self.behaviours.clear()
+        self.journal.clear()
