@@ -15,13 +15,18 @@ class Backoff:
     attempt: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
+    @classmethod
+    def for_polling(cls, poll_interval: float) -> Backoff:
+        """From min(1 s, poll interval) up to twice the poll interval: slower than normal polling, never stuck."""
+        return cls(base=min(1.0, poll_interval), cap=2 * poll_interval)
+
     def next_delay(self, retry_after: float | None = None) -> float:
+        """The server's Retry-After wins (plus up to 10% jitter so waiters do not return in lockstep)."""
         self.attempt += 1
-        ceiling = min(self.cap, self.base * 2 ** (self.attempt - 1))
-        delay = self._rng.uniform(ceiling / 2, ceiling)
         if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+            return retry_after * self._rng.uniform(1.0, 1.1)
+        ceiling = min(self.cap, self.base * 2 ** (self.attempt - 1))
+        return self._rng.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:
         self.attempt = 0

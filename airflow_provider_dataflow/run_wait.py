@@ -67,7 +67,7 @@ def wait_for_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll from a worker until the wait is over, the deadline passes, or a permanent error."""
-    backoff = Backoff(cap=max(60.0, poll_interval))
+    backoff = Backoff.for_polling(poll_interval)
     last_state: str | None = None
     while True:
         if deadline is not None and time.time() >= deadline:

@@ -95,6 +95,9 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
             "user": settings.user,
             "fingerprint": settings.fingerprint,
             "region": settings.region,
+            # The SDK validates these even when it is handed a signer.
+            "key_file": settings.key_file,
+            "key_content": settings.private_key,
         }
         signer = oci.signer.Signer(
             tenancy=settings.tenancy,

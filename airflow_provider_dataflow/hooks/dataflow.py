@@ -7,17 +7,17 @@ its event loop (see ``client_pool``).
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
-from airflow_provider_dataflow.hooks.client_pool import shared_client_pool
+from airflow_provider_dataflow.hooks.client_pool import ClientPool
 from airflow_provider_dataflow.hooks.run_attributes import run_attributes
 from airflow_provider_dataflow.hooks.service_errors import classify_failure
 
@@ -26,7 +26,7 @@ T = TypeVar("T")
 APPLICATION_LOGS = ("spark_application_stderr.log.gz", "spark_application_stdout.log.gz")
 
 
-def build_client(settings: ConnectionSettings, timeout: tuple[float, float] = (10.0, 60.0)) -> Any:
+def new_client(settings: ConnectionSettings, credentials: tuple[dict[str, Any], Any]) -> Any:
     """A ``DataFlowClient`` without the SDK's process-wide circuit breaker.
 
     The default breaker opens after 10 consecutive 429/5xx answers *across all clients in the
@@ -35,15 +35,28 @@ def build_client(settings: ConnectionSettings, timeout: tuple[float, float] = (1
     """
     import oci
 
-    config, signer = build_config_and_signer(settings)
+    config, signer = credentials
     kwargs: dict[str, Any] = {
         "signer": signer,
-        "timeout": timeout,
+        "timeout": (10.0, 60.0),
         "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
     }
     if settings.service_endpoint:
         kwargs["service_endpoint"] = settings.service_endpoint
     return oci.data_flow.DataFlowClient(config, **kwargs)
+
+
+_pool: ClientPool[ConnectionSettings] | None = None
+_pool_lock = threading.Lock()
+
+
+def client_pool() -> ClientPool[ConnectionSettings]:
+    """The process-wide pool (created on first use, so importing the hook costs nothing)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ClientPool(make_credentials=build_config_and_signer, make_client=new_client)
+        return _pool
 
 
 class DataflowHook(BaseHook):
@@ -95,9 +108,10 @@ class DataflowHook(BaseHook):
             mask_secret(secret)
         self._settings = settings
 
-    @cached_property
+    @property
     def client(self) -> Any:
-        return build_client(self.settings)
+        """The calling thread's client (credentials shared process-wide)."""
+        return client_pool().client(self.settings)
 
     def get_conn(self) -> Any:
         """The synchronous ``oci.data_flow.DataFlowClient``."""
@@ -114,7 +128,7 @@ class DataflowHook(BaseHook):
     async def _acall(self, doing: str, fn: Callable[[Any], T]) -> T:
         settings = await self.asettings()
         try:
-            return await shared_client_pool().call(settings, partial(build_client, settings), fn)
+            return await client_pool().call(settings, fn)
         except DataflowServiceError:
             raise
         except Exception as exc:

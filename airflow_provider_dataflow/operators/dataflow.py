@@ -173,6 +173,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         return {name: getattr(self, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
 
     def execute(self, context: Context) -> dict[str, Any]:
+        DataflowRunLink.persist(context, "")  # the link exists (empty) until the run does
         fields = self.run_fields()
         if fields["compartment_id"] is None:
             fields["compartment_id"] = self.hook.settings.compartment_id

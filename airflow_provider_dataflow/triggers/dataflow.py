@@ -82,7 +82,7 @@ class DataflowRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
-        backoff = Backoff(cap=max(60.0, self.poll_interval))
+        backoff = Backoff.for_polling(self.poll_interval)
         last_state: str | None = None
         while True:
             if self.deadline is not None and time.time() >= self.deadline:

@@ -1,0 +1,140 @@
+"""The operator's worker path against the emulator: one run per attempt, validation, reattach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError
+from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+from airflow_provider_dataflow.testing.emulator import EmulatorControl
+from tests.bad_inputs import BAD_INPUTS
+
+from .conftest import COMPARTMENT, MemoryStateStore, task_context
+
+
+def _operator(**kwargs: Any) -> DataflowInvokeRunOperator:
+    defaults: dict[str, Any] = {"execute": "oci://code@namespace/job.py", "poll_interval": 0.1, "deferrable": False}
+    return DataflowInvokeRunOperator(task_id="spark", **{**defaults, **kwargs})
+
+
+def _posts(control: EmulatorControl) -> list[dict[str, Any]]:
+    return [e for e in control.journal() if e["method"] == "POST"]
+
+
+@pytest.fixture
+def conn_without_compartment(emulator: Any, creds: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A connection with no default compartment, so a missing compartment_id is really missing."""
+    conn = creds.airflow_connection_json(service_endpoint=emulator.url, compartment_id=COMPARTMENT)
+    monkeypatch.setenv("AIRFLOW_CONN_NO_COMPARTMENT", conn.replace(COMPARTMENT, ""))
+    return "no_compartment"
+
+
+@pytest.mark.parametrize(("fields", "field"), BAD_INPUTS)
+def test_bad_input_is_rejected_before_any_api_call(
+    fields: dict[str, Any], field: str, conn_without_compartment: str, control: EmulatorControl
+) -> None:
+    operator = _operator(oci_conn_id=conn_without_compartment, **{"execute": None, **fields})
+    with pytest.raises(DataflowInvalidInputError) as raised:
+        operator.execute(task_context())
+    assert raised.value.field == field
+    assert control.journal() == []
+
+
+def test_synchronous_run_returns_terraform_attributes_and_tags_the_task(
+    dataflow_conn: str, control: EmulatorControl
+) -> None:
+    context = task_context()
+    result = _operator(display_name="sync", freeform_tags={"team": "data"}).execute(context)
+    assert result["state"] == "SUCCEEDED"
+    assert result["compartment_id"] == COMPARTMENT  # from the connection's default
+    assert {"id", "lifecycle_details", "total_ocpu", "time_created", "run_duration_in_milliseconds"} <= set(result)
+    assert result["freeform_tags"]["team"] == "data"
+    assert result["freeform_tags"]["airflow_task_id"] == "spark"
+    assert context["ti"].xcom["dataflow_run_url"].endswith(f"{result['id']}?region=us-ashburn-1")
+    (post,) = _posts(control)
+    assert len(post["opc_retry_token"]) == 64
+
+
+def test_a_lost_create_response_yields_exactly_one_run(dataflow_conn: str, control: EmulatorControl) -> None:
+    control.add_fault(method="POST", path_regex="/runs$", action="drop_after", times=1)
+    result = _operator(display_name="lossy").execute(task_context())
+    assert result["state"] == "SUCCEEDED"
+    assert len(_posts(control)) == 2  # the SDK retried the create ...
+    assert len(control.runs()) == 1  # ... and the retry token made it return the same run
+
+
+def test_failed_run_fails_the_task_with_state_and_details(dataflow_conn: str, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^breaks$", outcome="FAILED", lifecycle_details="Executor lost")
+    with pytest.raises(DataflowRunError, match=r"ended FAILED: .*Executor lost"):
+        _operator(display_name="breaks").execute(task_context())
+
+
+def test_retry_reattaches_to_the_active_run_instead_of_submitting(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl
+) -> None:
+    control.add_behaviour(display_name_regex="^long$", run_seconds=1.5)
+    store = MemoryStateStore()
+    first = _operator(display_name="long", asynchronous=True).execute(task_context(try_number=1, store=store))
+    second = _operator(display_name="long").execute(task_context(try_number=2, store=store))
+    assert second["id"] == first["id"] and second["state"] == "SUCCEEDED"
+    assert len(control.runs()) == 1
+
+
+def test_retry_without_stored_id_finds_the_run_by_its_airflow_tags(
+    dataflow_conn: str, control: EmulatorControl
+) -> None:
+    control.add_behaviour(display_name_regex="^long$", run_seconds=1.5)
+    first = _operator(display_name="long", asynchronous=True).execute(task_context(try_number=1, store=None))
+    second = _operator(display_name="long").execute(task_context(try_number=2, store=MemoryStateStore()))
+    assert second["id"] == first["id"]
+    assert len(control.runs()) == 1
+
+
+def test_retry_after_a_failed_run_submits_a_new_one(dataflow_conn: str, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^flaky$", outcome="FAILED")
+    store = MemoryStateStore()
+    with pytest.raises(DataflowRunError):
+        _operator(display_name="flaky").execute(task_context(try_number=1, store=store))
+    control.clear_behaviours()
+    result = _operator(display_name="flaky").execute(task_context(try_number=2, store=store))
+    assert result["state"] == "SUCCEEDED"
+    assert len(control.runs()) == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "after", "runs_expected"),
+    [
+        ("reattach_active", "retry", 1),
+        ("reattach_active", "clear", 2),
+        ("reuse_succeeded", "clear", 1),
+        ("always_submit", "retry", 2),
+    ],
+)
+def test_what_happens_to_a_succeeded_run_is_the_reattach_policy(
+    dataflow_conn: str, control: EmulatorControl, policy: str, after: str, runs_expected: int
+) -> None:
+    store = MemoryStateStore()
+    first = _operator(display_name="once", reattach_policy=policy).execute(task_context(1, store))
+    if after == "retry":  # the earlier attempt died after Spark finished: the task never succeeded
+        store.set("dataflow_run", {"run_id": first["id"], "task_succeeded": False})
+    second = _operator(display_name="once", reattach_policy=policy).execute(task_context(2, store))
+    assert len(control.runs()) == runs_expected
+    assert (second["id"] == first["id"]) is (runs_expected == 1)
+
+
+def test_timeout_cancels_the_run_in_the_synchronous_path(dataflow_conn: str, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
+    with pytest.raises(DataflowRunError, match="did not finish within the operator's timeout"):
+        _operator(display_name="slow", timeout=1).execute(task_context())
+    (run,) = control.runs()
+    assert run["lifecycleState"] == "CANCELED"
+    assert run["maxDurationInMinutes"] == 1  # the server-side guard derived from timeout
+
+
+def test_streaming_run_returns_once_in_progress(dataflow_conn: str, hook: DataflowHook) -> None:
+    result = _operator(display_name="stream", type="STREAMING").execute(task_context())
+    assert result["state"] == "IN_PROGRESS"
+    hook.cancel_run(result["id"])
