@@ -29,16 +29,11 @@ with DAG(
     DataflowInvokeRunOperator(
         task_id="aggregate_day",
         display_name="daily-aggregate-{{ ds }}",
-        execute="oci://code@namespace/aggregate_day.py",
-        arguments=[
-            "--from",
-            "{{ data_interval_start | ts }}",
-            "--to",
-            "{{ data_interval_end | ts }}",
-            "--output",
-            "${output}",
-        ],
-        parameters={"output": "oci://lake@namespace/daily_aggregates/dt={{ ds }}/"},
+        # With `execute`, the job's arguments are part of the spark-submit line (the service
+        # ignores `arguments`/`parameters` then); with `application_id`, pass them separately.
+        execute="oci://code@namespace/aggregate_day.py"
+        " --from {{ data_interval_start | ts }} --to {{ data_interval_end | ts }}"
+        " --output oci://lake@namespace/daily_aggregates/dt={{ ds }}/",
         freeform_tags={"pipeline": "daily-aggregate", "logical_date": "{{ ds }}"},
         max_active_tis_per_dag=2,
         deferrable=True,

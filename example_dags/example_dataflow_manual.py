@@ -1,7 +1,7 @@
 """Run a Spark job by hand from the Airflow UI, with a form for its settings.
 
 Every ``Param`` renders as a typed field of the trigger form and flows into the run's
-arguments, parameters, executor count and Spark configuration. Manual runs have no logical
+spark-submit line (arguments and Spark configuration) and its executor count. Manual runs have no logical
 date in Airflow 3, so the date defaults to the day the run was triggered (``run_after``).
 """
 
@@ -50,11 +50,10 @@ with DAG(
     DataflowInvokeRunOperator(
         task_id="rebuild",
         display_name="manual-{{ params.mode }}-{{ params.as_of or (dag_run.run_after | ds) }}",
-        execute="oci://code@namespace/rebuild.py",
-        arguments=["--mode", "{{ params.mode }}", "--as-of", "{{ params.as_of or (dag_run.run_after | ds) }}"],
-        parameters={"input": "{{ params.input_path }}"},
+        execute="--conf spark.sql.shuffle.partitions={{ params.shuffle_partitions }}"
+        " oci://code@namespace/rebuild.py --mode {{ params.mode }}"
+        " --as-of {{ params.as_of or (dag_run.run_after | ds) }} --input {{ params.input_path }}",
         num_executors="{{ params.num_executors }}",
-        configuration={"spark.sql.shuffle.partitions": "{{ params.shuffle_partitions }}"},
         deferrable=True,
         poll_interval=2,  # short for the emulator; 30-60 s suits real runs
     )

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # `execute` is BaseOperator.execute, so the spark-submit line lives under another attribute.
 EXECUTE_ATTRIBUTE = "spark_submit"
+# The service derives these from `execute` when it is given (valid input, but likely a mistake).
+IGNORED_WITH_EXECUTE = ("arguments", "parameters", "configuration")
 
 
 class DataflowInvokeRunOperator(BaseOperator):
@@ -179,6 +181,11 @@ class DataflowInvokeRunOperator(BaseOperator):
             fields["compartment_id"] = self.hook.settings.compartment_id
         details = build_create_run_details(fields)
         details["freeform_tags"] = {**details.get("freeform_tags", {}), **task_tags(context)}
+        if "execute" in details and (ignored := [n for n in IGNORED_WITH_EXECUTE if n in details]):
+            self.log.warning(
+                "Data Flow ignores %s when execute is given; put them in the spark-submit line instead",
+                ", ".join(ignored),
+            )
         if self.timeout and self.timeout_sets_max_duration and "max_duration_in_minutes" not in details:
             details["max_duration_in_minutes"] = math.ceil(self.timeout / 60)
 

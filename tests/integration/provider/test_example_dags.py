@@ -1,0 +1,129 @@
+"""Every example DAG parses, and runs with ``dag.test()`` against the emulator (triggers run inline)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataflow.testing.emulator import EmulatorControl
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[3] / "example_dags"
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> None:
+    """A migrated metadata database in the session's AIRFLOW_HOME (see tests/conftest.py)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def dag_bag(airflow_db: None) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(EXAMPLE_DAGS))
+
+
+@pytest.fixture
+def quiet_emulator(control: EmulatorControl) -> Iterator[EmulatorControl]:
+    yield control
+
+
+def test_every_example_dag_imports_without_errors(dag_bag: Any) -> None:
+    assert dag_bag.import_errors == {}
+    assert {
+        "example_dataflow_quickstart",
+        "example_dataflow_daily",
+        "example_dataflow_manual",
+        "example_dataflow_fan_out",
+        "example_dataflow_sensor",
+    } <= set(dag_bag.dags)
+
+
+def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(
+                key="return_value",
+                run_id=dag_run.run_id,
+                dag_ids=dag_run.dag_id,
+                task_ids=task_id,
+                map_indexes=map_index,
+            )
+        ).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "synchronous"])
+def test_quickstart_succeeds_and_returns_the_run(
+    dag_bag: Any, dataflow_conn: str, control: EmulatorControl, deferrable: bool
+) -> None:
+    dag = dag_bag.get_dag("example_dataflow_quickstart")
+    dag.get_task("word_count").deferrable = deferrable
+    dag_run = dag.test()
+    assert dag_run.state == "success"
+    (run,) = control.runs()
+    result = _xcom(dag_run, "word_count")
+    assert result["id"] == run["id"] and result["state"] == "SUCCEEDED"
+    assert run["freeformTags"]["airflow_dag_id"] == "example_dataflow_quickstart"
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "synchronous"])
+def test_a_failed_run_fails_the_task_and_logs_details_and_stderr_tail(
+    dag_bag: Any, dataflow_conn: str, control: EmulatorControl, capfd: pytest.CaptureFixture[str], deferrable: bool
+) -> None:
+    control.add_behaviour(
+        display_name_regex="quickstart",
+        outcome="FAILED",
+        lifecycle_details="Job aborted due to stage failure",
+        stderr=["INFO starting", "Traceback (most recent call last):", "ValueError: bad row 42"],
+    )
+    dag = dag_bag.get_dag("example_dataflow_quickstart")
+    dag.get_task("word_count").deferrable = deferrable
+    assert dag.test().state == "failed"
+    output = capfd.readouterr().out
+    assert "ended FAILED: Job aborted due to stage failure" in output
+    assert "spark_application_stderr.log.gz" in output
+    assert "ValueError: bad row 42" in output
+
+
+def test_daily_pipeline_runs_for_its_logical_date(dag_bag: Any, dataflow_conn: str, control: EmulatorControl) -> None:
+    import pendulum
+
+    dag = dag_bag.get_dag("example_dataflow_daily")
+    assert dag.test(logical_date=pendulum.datetime(2026, 3, 4, tz="UTC")).state == "success"
+    (run,) = control.runs()
+    assert run["displayName"] == "daily-aggregate-2026-03-04"
+    assert run["arguments"][-2:] == ["--output", "oci://lake@namespace/daily_aggregates/dt=2026-03-04/"]
+
+
+def test_manual_dag_renders_params_without_a_logical_date(
+    dag_bag: Any, dataflow_conn: str, control: EmulatorControl
+) -> None:
+    dag = dag_bag.get_dag("example_dataflow_manual")
+    conf = {"mode": "full", "num_executors": 5, "shuffle_partitions": 16, "as_of": "2026-02-01"}
+    assert dag.test(run_conf=conf).state == "success"
+    (run,) = control.runs()
+    assert run["numExecutors"] == 5
+    assert run["configuration"]["spark.sql.shuffle.partitions"] == "16"
+    assert run["arguments"] == ["--mode", "full", "--as-of", "2026-02-01", "--input", "oci://raw@namespace/events/"]
+
+
+def test_fan_out_starts_one_run_per_table(dag_bag: Any, dataflow_conn: str, control: EmulatorControl) -> None:
+    assert dag_bag.get_dag("example_dataflow_fan_out").test().state == "success"
+    assert sorted(run["displayName"] for run in control.runs()) == ["load-customers", "load-orders", "load-payments"]
+
+
+def test_sensor_waits_for_a_run_started_elsewhere(dag_bag: Any, dataflow_conn: str, control: EmulatorControl) -> None:
+    dag_run = dag_bag.get_dag("example_dataflow_sensor").test()
+    assert dag_run.state == "success"
+    (run,) = control.runs()
+    assert _xcom(dag_run, "wait_for_run")["state"] == "SUCCEEDED"
+    assert _xcom(dag_run, "start_elsewhere")["id"] == run["id"]
