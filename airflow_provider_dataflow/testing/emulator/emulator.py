@@ -51,7 +51,7 @@ class DataflowEmulator:
             raise RuntimeError("the emulator is already running")
         self._server = EmulatorServer(self._address, self.state)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="dataflow-emulator", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataflow-emulator", daemon=True
         )
         self._thread.start()
         return self

@@ -52,7 +52,8 @@ class FaultRule:
         unknown = set(payload) - set(names)
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        rule = cls(**{names[key]: value for key, value in payload.items() if value is not None})
+        # An explicit null for times means "every matching request"; other nulls mean "the default".
+        rule = cls(**{names[key]: value for key, value in payload.items() if value is not None or key == "times"})
         if rule.method is not None and not isinstance(rule.method, str):
             raise ValueError(f"method must be a string, got {rule.method!r}")
         if rule.action not in ACTIONS:

@@ -1,4 +1,8 @@
-"""A bounded record of every Data Flow API request, for assertions in tests and for benchmarks."""
+"""A bounded record of every Data Flow API request, for assertions in tests and for benchmarks.
+
+Entries are plain dicts with snake_case keys (time, method, path, query, status, key_id, principal_id,
+opc_retry_token, opc_request_id, opc_parent_rpt_url, body, fault, duration_ms); Python tests read them.
+"""
 
 from __future__ import annotations
 

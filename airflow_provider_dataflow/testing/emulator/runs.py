@@ -72,9 +72,7 @@ class RunRecord:
         running_seconds = 0.0
         if snap.started_at is not None:
             running_seconds = (snap.ended_at if snap.ended_at is not None else now) - snap.started_at
-        progress = min(1.0, running_seconds / self.timing.run_seconds) if self.timing.run_seconds > 0 else 1.0
-        if snap.started_at is None:
-            progress = 0.0
+        progress = _progress(snap, running_seconds, self.timing.run_seconds)
         document = {name: self.fields.get(name) for name in RUN_FIELDS}
         document.update(
             lifecycleState=snap.state,
@@ -189,6 +187,15 @@ class RunStore:
             record.schedule = lifecycle.force(record.schedule, now, state, details)
             record.revision += 1
             return record
+
+
+def _progress(snap: Snapshot, running_seconds: float, run_seconds: float) -> float:
+    """Share of the behaviour's data read/written so far: all of it once the run ended by itself."""
+    if snap.started_at is None:
+        return 0.0
+    if snap.state in lifecycle.OUTCOMES or run_seconds <= 0:
+        return 1.0
+    return min(1.0, running_seconds / run_seconds)
 
 
 def _check_etag(record: RunRecord, if_match: str | None, now: float) -> None:

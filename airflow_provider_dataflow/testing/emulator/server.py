@@ -164,14 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": request.path,
                 "query": {name: values[-1] for name, values in request.query.items()},
                 "status": status,
-                "keyId": key_id,
-                "principalId": principal_for_key_id(key_id).principal_id if key_id else None,
-                "opcRetryToken": request.headers.get("opc-retry-token"),
-                "opcRequestId": request.request_id,
-                "opcParentRptUrl": request.headers.get("opc-parent-rpt-url"),
+                "key_id": key_id,
+                "principal_id": principal_for_key_id(key_id).principal_id if key_id else None,
+                "opc_retry_token": request.headers.get("opc-retry-token"),
+                "opc_request_id": request.request_id,
+                "opc_parent_rpt_url": request.headers.get("opc-parent-rpt-url"),
                 "body": body,
                 "fault": fault.action if fault else None,
-                "durationMs": round((time.time() - started) * 1000, 3),
+                "duration_ms": round((time.time() - started) * 1000, 3),
             }
         )
 

@@ -72,9 +72,12 @@ class KeyRegistry:
 
     def register(self, key_id: str, public_key_pem: str, user_name: str | None = None) -> None:
         """Raises ValueError when the PEM is not an RSA public key, so bad setup fails loudly."""
-        key = serialization.load_pem_public_key(public_key_pem.encode())
+        try:
+            key = serialization.load_pem_public_key(public_key_pem.encode())
+        except ValueError as exc:
+            raise ValueError(f"publicKeyPem is not a PEM public key: {exc}") from None
         if not isinstance(key, rsa.RSAPublicKey):
-            raise ValueError("only RSA public keys are supported")
+            raise ValueError("publicKeyPem must be an RSA public key")
         with self._lock:
             self._keys[key_id] = _RegisteredKey(key, principal_for_key_id(key_id, user_name))
 
