@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "STOPPED"})
+TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "STOPPED")
 OUTCOMES = ("SUCCEEDED", "FAILED")
-FORCEABLE_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "STOPPED")
 
 
 @dataclass(frozen=True)

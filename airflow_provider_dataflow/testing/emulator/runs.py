@@ -122,19 +122,19 @@ class RunStore:
 
     def create(
         self, fields: dict[str, Any], behaviour: Behaviour, timing: Timing, retry_token: str | None, now: float
-    ) -> tuple[RunRecord, bool]:
-        """Returns (run, created); a live retry token returns the run it created instead of a new one."""
+    ) -> RunRecord:
+        """A retry token seen in the last 24 h returns the run it created instead of a new one."""
         with self._lock:
             if retry_token:
                 entry = self._retry_tokens.get(retry_token)
                 if entry and entry.expires_at > now and entry.run_id in self._runs:
-                    return self._runs[entry.run_id], False
+                    return self._runs[entry.run_id]
             record = RunRecord(fields, behaviour, timing, now, [], now, retry_token=retry_token)
             record.schedule = lifecycle.natural_schedule(now, timing, record.plan())
             self._runs[record.id] = record
             if retry_token:
                 self._retry_tokens[retry_token] = _RetryEntry(record.id, now + RETRY_TOKEN_TTL_SECONDS)
-            return record, True
+            return record
 
     def get(self, run_id: str) -> RunRecord:
         record = self._runs.get(run_id)
@@ -177,8 +177,8 @@ class RunStore:
 
     def finish(self, run_id: str, state: str, details: str | None, now: float) -> RunRecord:
         """Force a terminal state now (control API), e.g. to end a STREAMING run without cancelling."""
-        if state not in lifecycle.FORCEABLE_STATES:
-            raise ValueError(f"state must be one of {', '.join(lifecycle.FORCEABLE_STATES)}, got {state!r}")
+        if state not in lifecycle.TERMINAL_STATES:
+            raise ValueError(f"state must be one of {', '.join(lifecycle.TERMINAL_STATES)}, got {state!r}")
         with self._lock:
             record = self.get(run_id)
             current = record.snapshot(now).state

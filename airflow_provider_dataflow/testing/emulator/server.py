@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +35,7 @@ class EmulatorServer(ThreadingHTTPServer):
     """Tracks open connections so ``close`` also ends idle keep-alive connections."""
 
     daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 refuses bursts of concurrent SDK clients
 
     def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
         super().__init__(address, _Handler)
@@ -108,19 +110,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(request, response)
 
-    def _dispatch(self, call: Any) -> ApiResponse:
+    def _dispatch(self, call: Callable[[], ApiResponse]) -> ApiResponse:
         try:
-            response: ApiResponse = call()
+            return call()
         except ApiError as error:
             return error_response(error)
         except Exception:
             log.exception("emulator failed to handle a request")
             return error_response(ApiError(500, "InternalServerError", "The emulator failed; see its log."))
-        return response
 
     def _read_request(self) -> ApiRequest:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = 0  # unreadable body: the signature check then fails on x-content-sha256
+        body = self.rfile.read(length) if length > 0 else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         parts = urlsplit(self.path)
         return ApiRequest(

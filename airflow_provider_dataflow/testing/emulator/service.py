@@ -99,7 +99,7 @@ class DataFlowService:
         behaviour = self._state.behaviours.match(fields["displayName"], fields["freeformTags"])
         timing = self._state.settings.timing_for(behaviour)
         retry_token = request.headers.get("opc-retry-token")
-        record, _created = self._state.runs.create(fields, behaviour, timing, retry_token, now)
+        record = self._state.runs.create(fields, behaviour, timing, retry_token, now)
         return json_response(200, record.to_json(now), {"etag": record.etag(now)})
 
     def _list_runs(self, request: ApiRequest, _p: Principal, now: float, _: dict[str, str]) -> ApiResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +30,7 @@ class EmulatorSettings:
 
     @staticmethod
     def _check(timing: Timing) -> None:
-        for name, value in vars(timing).items():
+        for name, value in dataclasses.asdict(timing).items():
             if value < 0:
                 raise ValueError(f"{name} must not be negative")
         if timing.minute_seconds <= 0:
@@ -45,13 +46,13 @@ class EmulatorSettings:
         unknown = set(payload) - set(_FIELDS)
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        changes = {}
+        for key, value in payload.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key} must be a number")
+            changes[_FIELDS[key]] = float(value)
         with self._lock:
-            values = vars(self._timing).copy()
-            for key, value in payload.items():
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(f"{key} must be a number")
-                values[_FIELDS[key]] = float(value)
-            timing = Timing(**values)
+            timing = dataclasses.replace(self._timing, **changes)
             self._check(timing)
             self._timing = timing
 
