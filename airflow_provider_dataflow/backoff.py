@@ -5,6 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+# One generator for every waiter: seeding a new Random reads the OS entropy pool, which adds up
+# when a triggerer starts thousands of waits in one event-loop tick.
+_SHARED_RNG = random.Random()
+
 
 @dataclass
 class Backoff:
@@ -13,7 +17,7 @@ class Backoff:
     base: float = 1.0
     cap: float = 60.0
     attempt: int = 0
-    _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _rng: random.Random = field(default=_SHARED_RNG, repr=False)
 
     @classmethod
     def for_polling(cls, poll_interval: float) -> Backoff:
