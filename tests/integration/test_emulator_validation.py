@@ -37,6 +37,8 @@ INVALID_RUNS: list[tuple[dict[str, Any], str]] = [
     ({"executorShapeConfig": {"memoryInGBs": -16}}, "executorShapeConfig.memoryInGBs must be greater than 0"),
     ({"executorShapeConfig": {"cpus": 2}}, "executorShapeConfig.cpus is not a recognized field"),
     ({"parameters": [{"name": "bad-name", "value": "x"}]}, "parameters[0].name must be one or more word characters"),
+    ({"parameters": [{"name": "day\n", "value": "x"}]}, "parameters[0].name must be one or more word characters"),
+    ({"parameters": [{"name": "día", "value": "x"}]}, "parameters[0].name must be one or more word characters"),
     ({"parameters": [{"name": "day"}]}, "parameters[0].value is required"),
     ({"applicationLogConfig": {"logId": "l"}}, "applicationLogConfig.logGroupId is required"),
     ({"execute": f"{EXECUTE} --day ${{day}}"}, "execute contains the placeholder ${day}"),

@@ -23,10 +23,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", default="us-ashburn-1")
     parser.add_argument(
         "--public-key",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY_ID=PATH.pem",
-        help="trust this public key for this key id (repeatable)",
+        help="trust these public keys for these key ids (repeatable)",
     )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)

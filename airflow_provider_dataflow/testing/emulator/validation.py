@@ -15,7 +15,7 @@ Check = Callable[[str, Any], None]
 
 RUN_TYPES = ("BATCH", "STREAMING", "SESSION")
 LANGUAGES = ("PYTHON", "JAVA", "SCALA", "SQL")
-PARAMETER_NAME = re.compile(r"^\w+$")
+PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]+")  # the service's "word characters", ASCII only
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -103,7 +103,7 @@ def array_of(item_check: Check) -> Check:
 
 def parameter_name(field: str, value: Any) -> None:
     string(field, value)
-    if not PARAMETER_NAME.match(value):
+    if not PARAMETER_NAME.fullmatch(value):
         _fail(field, f"must be one or more word characters (a-z, A-Z, 0-9, _), got {value!r}")
 
 
