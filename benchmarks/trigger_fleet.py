@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--poll-interval", type=float, default=2.0)
-    parser.add_argument("--run-seconds", type=float, default=15.0)
+    parser.add_argument("--run-seconds", type=float, default=45.0)
     parser.add_argument("--scenario", choices=["baseline", "provider"], help=argparse.SUPPRESS)
     parser.add_argument("--emulator", help=argparse.SUPPRESS)
     args = parser.parse_args()
