@@ -9,6 +9,7 @@ import pytest
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+from airflow_provider_dataflow.run_outcome import failure_report
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from tests.bad_inputs import BAD_INPUTS
 
@@ -138,3 +139,34 @@ def test_streaming_run_returns_once_in_progress(dataflow_conn: str, hook: Datafl
     result = _operator(display_name="stream", type="STREAMING").execute(task_context())
     assert result["state"] == "IN_PROGRESS"
     hook.cancel_run(result["id"])
+
+
+def test_clients_do_not_use_the_sdks_process_wide_circuit_breaker(hook: DataflowHook) -> None:
+    """The SDK's default breaker opens for every client in the process after 10 errors in a row."""
+    import oci
+
+    strategy = hook.client.base_client.circuit_breaker_strategy
+    assert isinstance(strategy, oci.circuit_breaker.NoCircuitBreakerStrategy)
+
+
+def test_unreadable_logs_give_a_one_line_hint(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^nologs$", outcome="FAILED", lifecycle_details="OOM")
+    run = _operator(display_name="nologs", asynchronous=True).execute(task_context())
+    control.finish_run(run["id"], state="FAILED", lifecycle_details="OOM")
+    control.add_fault(method="GET", path_regex="/logs$", status=404, code="NotAuthorizedOrNotFound", times=None)
+    report = failure_report(hook, hook.get_run(run["id"]), lines=50)
+    assert report.splitlines()[0].endswith("ended FAILED: OOM")
+    (hint,) = [line for line in report.splitlines() if line.startswith("Could not read the run's logs")]
+    assert "logs_bucket_uri" in hint and "read objects" in hint
+
+
+def test_failure_report_tails_stderr_and_stdout(hook: DataflowHook, control: EmulatorControl) -> None:
+    stderr = [f"stderr line {i}" for i in range(120)]
+    control.add_behaviour(display_name_regex="^noisy$", outcome="FAILED", stderr=stderr, stdout=["done"])
+    with pytest.raises(DataflowRunError):
+        _operator(display_name="noisy").execute(task_context())
+    (run,) = control.runs()
+    report = failure_report(hook, hook.get_run(run["id"]), lines=50).splitlines()
+    start = report.index("--- last 50 lines of spark_application_stderr.log.gz ---")
+    assert report[start + 1 : start + 51] == stderr[-50:]
+    assert "--- last 1 lines of spark_application_stdout.log.gz ---" in report
