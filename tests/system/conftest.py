@@ -1,0 +1,80 @@
+"""One Data Flow emulator and one real Airflow stack for the whole session of system tests.
+
+A stack takes ~30 s to start on two cores, so every system test shares it: give each test its own DAG run
+(and its own DAG if it changes emulator behaviour). The stack's dags folder is a temporary directory of
+symlinks to ``example_dags/*.py`` and ``tests/system/dags/*.py``, so edits to those files are seen.
+When a test that uses the stack fails, the tail of every component's log is attached to its report.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+    from airflow_provider_dataflow.testing.credentials import TestCredentials
+    from airflow_provider_dataflow.testing.emulator import DataflowEmulator
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_SOURCES = (REPO / "example_dags", Path(__file__).parent / "dags")
+COMPARTMENT_ID = "ocid1.compartment.oc1..emulator"
+
+
+@pytest.fixture(scope="session")
+def creds() -> TestCredentials:
+    _skip_without_airflow()
+    from airflow_provider_dataflow.testing.credentials import generate_test_credentials
+
+    return generate_test_credentials()
+
+
+@pytest.fixture(scope="session")
+def emulator(creds: TestCredentials) -> Iterator[DataflowEmulator]:
+    from airflow_provider_dataflow.testing.emulator import DataflowEmulator
+
+    with DataflowEmulator(host="127.0.0.1", port=0, accepted_seconds=1.0, run_seconds=3.0) as running:
+        running.register_credentials(creds)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def stack(
+    emulator: DataflowEmulator, creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowStack]:
+    """Airflow with ``oci_dataflow_default`` pointing at the emulator; stopped at the end of the session."""
+    from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+
+    dags = tmp_path_factory.mktemp("dags")
+    for source in DAG_SOURCES:
+        for dag_file in sorted(source.glob("*.py")):
+            (dags / dag_file.name).symlink_to(dag_file)
+    conn_json = creds.airflow_connection_json(service_endpoint=emulator.url, compartment_id=COMPARTMENT_ID)
+    with AirflowStack(
+        home=tmp_path_factory.mktemp("airflow-home"),
+        dags_folder=dags,
+        env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
+    ).start(timeout=180) as running:
+        yield running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the components' log tails to the report of a failed test that used the stack."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and running is not None:
+        report.sections.append(("Airflow component logs", running.log_tails()))
+    return report
+
+
+def _skip_without_airflow() -> None:
+    """The harness's own imports (httpx, cryptography) come with Airflow, so fixtures import them lazily."""
+    if importlib.util.find_spec("airflow") is None:
+        pytest.skip("apache-airflow is not installed")
