@@ -575,16 +575,34 @@ def _paginate(api: AirflowApi, path: str, key: str, page: int = 100) -> list[dic
             return items
 
 
+# Keys every event of a task log carries; the UI leaves them out, and so does the text here.
+_TASK_LOG_CONTEXT = frozenset(
+    {"timestamp", "event", "level", "logger", "error_detail", "filename", "lineno"}
+    | {"dag_id", "task_id", "run_id", "map_index", "try_number", "ti_id"}
+)
+
+
 def _log_line(entry: str | dict[str, Any]) -> str:
-    """One structured log event as ``timestamp [level] logger: event key=value``, like the UI shows it."""
+    """One structured log event as ``timestamp [level] logger: event key=value``, plus its traceback."""
     if isinstance(entry, str):
         return entry
-    fields = " ".join(f"{k}={v}" for k, v in entry.items() if k not in {"timestamp", "event", "level", "logger"})
     parts = (
         entry.get("timestamp") or "",
         f"[{entry['level']}]" if entry.get("level") else "",
         f"{entry['logger']}:" if entry.get("logger") else "",
         str(entry.get("event", "")),
-        fields,
+        " ".join(f"{k}={v}" for k, v in entry.items() if k not in _TASK_LOG_CONTEXT),
     )
-    return " ".join(str(part) for part in parts if part)
+    line = " ".join(str(part) for part in parts if part)
+    return "\n".join([line, *_traceback_lines(entry.get("error_detail") or [])])
+
+
+def _traceback_lines(error_detail: list[dict[str, Any]]) -> list[str]:
+    """The ``error_detail`` of a failed task's log event as Python prints a traceback."""
+    lines = []
+    for error in error_detail:
+        lines.append("Traceback (most recent call last):")
+        for frame in error.get("frames", []):
+            lines.append(f'  File "{frame["filename"]}", line {frame["lineno"]}, in {frame["name"]}')
+        lines.append(f"{error.get('exc_type')}: {error.get('exc_value')}")
+    return lines
