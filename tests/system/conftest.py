@@ -37,7 +37,10 @@ def creds() -> TestCredentials:
 def emulator(creds: TestCredentials) -> Iterator[DataflowEmulator]:
     from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
-    with DataflowEmulator(host="127.0.0.1", port=0, accepted_seconds=1.0, run_seconds=3.0) as running:
+    # Runs last ~10 s: a deferred task whose trigger fires within a few seconds can hit an Airflow 3.3
+    # scheduler race on a loaded machine (the executor's report of the deferring exit arrives after the
+    # resumed task was queued again, and the task is failed). Real Data Flow runs take minutes.
+    with DataflowEmulator(host="127.0.0.1", port=0, accepted_seconds=2.0, run_seconds=8.0) as running:
         running.register_credentials(creds)
         yield running
 
@@ -58,6 +61,8 @@ def stack(
         home=tmp_path_factory.mktemp("airflow-home"),
         dags_folder=dags,
         env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
+        # A killed triggerer's triggers move to a new one once it is this many seconds silent.
+        extra_config={"triggerer.triggerer_health_check_threshold": "10"},
     ).start(timeout=180) as running:
         yield running
 
