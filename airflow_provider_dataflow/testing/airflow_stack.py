@@ -421,6 +421,10 @@ class AirflowStack:
             "logging.worker_log_server_port": str(free_port()),
             "logging.trigger_log_server_port": str(free_port()),
             "logging.colored_console_log": "False",
+            # A task supervisor notices its task's exit only at its next heartbeat tick (5 s by default). When
+            # a trigger fires within those seconds, Airflow 3.3 requeues the task before the executor reports
+            # the deferring exit, takes that report for a lost task and fails it. 1 s closes that window.
+            "workers.min_heartbeat_interval": "1",
             # Only the runs a caller creates (triggered, backfilled) happen; a scheduled DAG would otherwise
             # start runs of its own that nobody waits for. Set it to "True" to test a schedule.
             "scheduler.use_job_schedule": "False",
