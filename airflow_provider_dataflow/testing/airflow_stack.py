@@ -410,7 +410,9 @@ class AirflowStack:
             "core.execution_api_server_url": f"{self.url}/execution/",
             "core.simple_auth_manager_all_admins": "True",
             "core.fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-            "database.sql_alchemy_conn": f"sqlite:///{self.home / 'airflow.db'}",
+            # Five processes share one SQLite file: wait up to 30 s for its lock (default 5 s), or a
+            # burst of writes (a backfill creating its runs) fails with "database is locked".
+            "database.sql_alchemy_conn": f"sqlite:///{self.home / 'airflow.db'}?timeout=30",
             "api.host": "127.0.0.1",
             "api.port": str(self.port),
             "api.base_url": self.url,

@@ -19,6 +19,8 @@ from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
 pytestmark = pytest.mark.system
 
+DEFERRED_DAG = "system_dataflow_deferred"
+
 
 def _runs_named(emulator: DataflowEmulator, display_name: str) -> list[dict[str, Any]]:
     return [run for run in emulator.control.runs() if run["displayName"] == display_name]
@@ -79,17 +81,12 @@ def test_triggerer_restart_mid_wait_neither_duplicates_nor_cancels(
     name = "triggerer-restart"
     emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=15)
     api = stack.api
-    run_id = api.trigger_dag("system_dataflow_deferred", conf={"display_name": name})
-    _wait_for(
-        lambda: api.task_instance("system_dataflow_deferred", run_id, "spark")["state"] == "deferred",
-        60,
-        "the task to defer",
-    )
+    run_id = _start_deferred(stack, name)
     stack.kill("triggerer")
     time.sleep(2)
     stack.start_component("triggerer")
 
-    assert api.wait_for_dag_run("system_dataflow_deferred", run_id, timeout=180) == "success"
+    assert api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
     (run,) = _runs_named(emulator, name)
     assert run["lifecycleState"] == "SUCCEEDED"
     assert not [e for e in emulator.control.journal() if e["method"] == "DELETE" and run["id"] in e["path"]]
@@ -99,17 +96,12 @@ def test_marking_a_deferred_task_failed_cancels_the_run(stack: AirflowStack, emu
     name = "mark-failed"
     emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=120)
     api = stack.api
-    run_id = api.trigger_dag("system_dataflow_deferred", conf={"display_name": name})
-    _wait_for(
-        lambda: api.task_instance("system_dataflow_deferred", run_id, "spark")["state"] == "deferred",
-        60,
-        "the task to defer",
-    )
+    run_id = _start_deferred(stack, name)
     # A task marked failed before the triggerer picked its trigger up has no trigger to kill.
     (run,) = _runs_named(emulator, name)
     _wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
     marked = time.monotonic()
-    api.set_task_state("system_dataflow_deferred", run_id, "spark", "failed")
+    api.set_task_state(DEFERRED_DAG, run_id, "spark", "failed")
     _wait_for(lambda: _runs_named(emulator, name)[0]["lifecycleState"] == "CANCELED", 30, "the run to be CANCELED")
     assert time.monotonic() - marked < 30
 
@@ -118,18 +110,13 @@ def test_console_link_is_shown_while_the_task_is_deferred(stack: AirflowStack, e
     name = "link-while-deferred"
     emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=8)
     api = stack.api
-    run_id = api.trigger_dag("system_dataflow_deferred", conf={"display_name": name})
-    _wait_for(
-        lambda: api.task_instance("system_dataflow_deferred", run_id, "spark")["state"] == "deferred",
-        60,
-        "the task to defer",
-    )
-    links = api.extra_links("system_dataflow_deferred", run_id, "spark")
+    run_id = _start_deferred(stack, name)
+    links = api.extra_links(DEFERRED_DAG, run_id, "spark")
     (run,) = _runs_named(emulator, name)
     assert links["OCI Data Flow run"] == (
         f"https://cloud.oracle.com/data-flow/runs/details/{run['id']}?region=us-ashburn-1"
     )
-    assert api.wait_for_dag_run("system_dataflow_deferred", run_id) == "success"
+    assert api.wait_for_dag_run(DEFERRED_DAG, run_id) == "success"
 
 
 def test_a_failed_run_puts_details_and_the_stderr_tail_in_the_task_log(
@@ -143,9 +130,9 @@ def test_a_failed_run_puts_details_and_the_stderr_tail_in_the_task_log(
         stderr=["Traceback (most recent call last):", "KeyError: 'customer_id'"],
     )
     api = stack.api
-    run_id = api.trigger_dag("system_dataflow_deferred", conf={"display_name": name})
-    assert api.wait_for_dag_run("system_dataflow_deferred", run_id) == "failed"
-    log = api.task_log("system_dataflow_deferred", run_id, "spark", try_number=1)
+    run_id = api.trigger_dag(DEFERRED_DAG, conf={"display_name": name})
+    assert api.wait_for_dag_run(DEFERRED_DAG, run_id) == "failed"
+    log = api.task_log(DEFERRED_DAG, run_id, "spark", try_number=1)
     assert "ended FAILED: Stage 3 failed 4 times" in log
     assert "KeyError: 'customer_id'" in log
 
@@ -193,6 +180,13 @@ def test_sensor_example_waits_for_a_run_started_elsewhere(stack: AirflowStack) -
     started = api.xcom("example_dataflow_sensor", run_id, "start_elsewhere")
     sensed = api.xcom("example_dataflow_sensor", run_id, "wait_for_run")
     assert sensed["id"] == started["id"] and sensed["state"] == "SUCCEEDED"
+
+
+def _start_deferred(stack: AirflowStack, display_name: str) -> str:
+    """Trigger the deferred-wait DAG for a run named ``display_name`` and return once the task defers."""
+    run_id = stack.api.trigger_dag(DEFERRED_DAG, conf={"display_name": display_name})
+    stack.api.wait_for_task_state(DEFERRED_DAG, run_id, "spark", "deferred")
+    return run_id
 
 
 def _polled(emulator: DataflowEmulator, run_id: str) -> bool:

@@ -1,5 +1,6 @@
-"""DAGs the system tests drive: a deferred wait whose run is named by a param, and a synchronous
-task with one retry (for killing its worker mid-wait)."""
+"""DAGs the system tests drive: a deferred wait, and a synchronous wait with one retry (for killing its
+worker mid-run). The Data Flow run is named by the ``display_name`` param, so each test can give its
+run its own emulator behaviour."""
 
 from __future__ import annotations
 
@@ -9,34 +10,20 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
 
-with DAG(
-    dag_id="system_dataflow_deferred",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    params={"display_name": Param("system-deferred", type="string")},
-):
-    DataflowInvokeRunOperator(
-        task_id="spark",
-        display_name="{{ params.display_name }}",
-        execute="oci://code@namespace/job.py",
-        deferrable=True,
-        poll_interval=1,
-    )
-
-with DAG(
-    dag_id="system_dataflow_sync_retry",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    params={"display_name": Param("system-sync", type="string")},
-):
-    DataflowInvokeRunOperator(
-        task_id="spark",
-        display_name="{{ params.display_name }}",
-        execute="oci://code@namespace/job.py",
-        deferrable=False,
-        poll_interval=1,
-        retries=1,
-        retry_delay=timedelta(seconds=1),
-    )
+for dag_id, deferrable, retries in (("system_dataflow_deferred", True, 0), ("system_dataflow_sync_retry", False, 1)):
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        params={"display_name": Param(dag_id, type="string")},
+    ):
+        DataflowInvokeRunOperator(
+            task_id="spark",
+            display_name="{{ params.display_name }}",
+            execute="oci://code@namespace/job.py",
+            deferrable=deferrable,
+            poll_interval=1,
+            retries=retries,
+            retry_delay=timedelta(seconds=1),
+        )
