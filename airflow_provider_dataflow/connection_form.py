@@ -35,14 +35,21 @@ CONNECTION_FIELDS: dict[str, Any] = {
     "user": _text("User OCID", "api_key only.", "ocid1.user.oc1..aaaaaaaa"),
     "fingerprint": _text("API key fingerprint", "api_key only.", "12:34:56:78:90:ab:cd:ef:12:34:56:78:90:ab:cd:ef"),
     "key_file": _text(
-        "Private key file", "api_key only, instead of the key PEM in the password field.", "/opt/airflow/oci/key.pem"
+        "Private key file",
+        "api_key (instead of the PEM in the password field) or security_token (the session key).",
+        "/opt/airflow/oci/key.pem",
     ),
     "passphrase": {
         "label": "Key passphrase",
         "description": "Passphrase of an encrypted private key.",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
-    "config_file": _text("OCI config file", "config_file only.", "~/.oci/config"),
+    "security_token_file": _text(
+        "Session token file",
+        "security_token only: the token `oci session authenticate` writes (re-read when it changes).",
+        "~/.oci/sessions/DEFAULT/token",
+    ),
+    "config_file": _text("OCI config file", "config_file, or security_token with a session profile.", "~/.oci/config"),
     "profile": _text("Config profile", "config_file only.", "DEFAULT"),
     "service_endpoint": _text(
         "Service endpoint",

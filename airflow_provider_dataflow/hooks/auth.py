@@ -6,7 +6,9 @@ Parsing (``ConnectionSettings.from_connection``) does no I/O so it is safe on th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
@@ -30,6 +32,7 @@ class ConnectionSettings:
     user: str | None = None
     fingerprint: str | None = None
     key_file: str | None = None
+    security_token_file: str | None = None
     config_file: str | None = None
     profile: str | None = None
     private_key: str | None = field(default=None, repr=False)
@@ -57,6 +60,7 @@ class ConnectionSettings:
             user=extra.get("user") or conn.login or None,
             fingerprint=extra.get("fingerprint") or None,
             key_file=extra.get("key_file") or None,
+            security_token_file=extra.get("security_token_file") or None,
             config_file=extra.get("config_file") or None,
             profile=extra.get("profile") or None,
             private_key=conn.password or None,
@@ -68,16 +72,23 @@ class ConnectionSettings:
     def check_complete(self) -> None:
         """Fail before any API call when a field the auth type needs is missing."""
         if self.auth_type is AuthType.API_KEY:
-            for name in ("tenancy", "user", "fingerprint", "region"):
-                if not getattr(self, name):
-                    raise DataflowInvalidInputError(
-                        f"connection {self.conn_id!r} extra {name}",
-                        f"auth_type api_key needs {name}; set it in the connection's extra",
-                    )
+            self._require("tenancy", "user", "fingerprint", "region")
             if not (self.private_key or self.key_file):
                 raise DataflowInvalidInputError(
                     f"connection {self.conn_id!r} password",
                     "auth_type api_key needs the private key PEM in the password field or a key_file path",
+                )
+        elif self.auth_type is AuthType.SECURITY_TOKEN and not self.config_file:
+            self._require("security_token_file", "key_file", "region")
+        elif self.auth_type is AuthType.WORKLOAD_IDENTITY:
+            self._require("region")
+
+    def _require(self, *names: str) -> None:
+        for name in names:
+            if not getattr(self, name):
+                raise DataflowInvalidInputError(
+                    f"connection {self.conn_id!r} extra {name}",
+                    f"auth_type {self.auth_type.value} needs {name}; set it in the connection's extra",
                 )
 
     def secrets(self) -> list[str]:
@@ -86,7 +97,11 @@ class ConnectionSettings:
 
 
 def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any], Any]:
-    """Return ``(config, signer)`` for ``oci.data_flow.DataFlowClient``; may do blocking I/O."""
+    """Return ``(config, signer)`` for ``oci.data_flow.DataFlowClient``; may do blocking I/O.
+
+    Every mode uses one of the oci SDK's own signers; only the file-watching session-token signer
+    is ours, and it merely re-reads the token file the SDK's signer is built from.
+    """
     import oci
 
     if settings.auth_type is AuthType.API_KEY:
@@ -109,12 +124,70 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
         )
         return config, signer
     if settings.auth_type is AuthType.CONFIG_FILE:
-        config = oci.config.from_file(
-            file_location=settings.config_file or oci.config.DEFAULT_LOCATION,
-            profile_name=settings.profile or oci.config.DEFAULT_PROFILE,
-        )
-        if settings.region:
-            config["region"] = settings.region
-        signer = oci.signer.Signer.from_config(config)
-        return config, signer
-    raise NotImplementedError(f"auth_type {settings.auth_type.value} is not implemented yet")
+        config = _config_file(settings)
+        return config, oci.signer.Signer.from_config(config)
+    if settings.auth_type is AuthType.SECURITY_TOKEN:
+        profile = _config_file(settings) if settings.config_file else {}
+        token_file = settings.security_token_file or profile.get("security_token_file")
+        key_file = settings.key_file or profile.get("key_file")
+        if not token_file or not key_file:
+            raise DataflowInvalidInputError(
+                f"connection {settings.conn_id!r} extra security_token_file",
+                "auth_type security_token needs security_token_file and key_file (in the extra or the profile)",
+            )
+        passphrase = settings.passphrase or profile.get("pass_phrase")
+        private_key = oci.signer.load_private_key_from_file(key_file, passphrase)
+        region = settings.region or profile.get("region")
+        return {"region": region}, session_token_signer(token_file, private_key)
+    if settings.auth_type is AuthType.INSTANCE_PRINCIPAL:
+        signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
+    elif settings.auth_type is AuthType.RESOURCE_PRINCIPAL:
+        signer = oci.auth.signers.get_resource_principals_signer()
+    else:
+        signer = oci.auth.signers.get_oke_workload_identity_resource_principal_signer()
+    return {"region": settings.region or getattr(signer, "region", None)}, signer
+
+
+def _config_file(settings: ConnectionSettings) -> dict[str, Any]:
+    import oci
+
+    config: dict[str, Any] = oci.config.from_file(
+        file_location=settings.config_file or oci.config.DEFAULT_LOCATION,
+        profile_name=settings.profile or oci.config.DEFAULT_PROFILE,
+    )
+    if settings.region:
+        config["region"] = settings.region
+    return config
+
+
+@functools.cache
+def session_token_signer_class() -> type:
+    """Built lazily: subclassing the SDK's signer at import time would import ``oci`` with the hook."""
+    from oci.auth.signers import SecurityTokenSigner
+
+    class _SessionTokenSigner(SecurityTokenSigner):
+        """The SDK's session-token signer, re-reading the token when its file changes.
+
+        ``oci session refresh`` rewrites the token file in place; long-lived triggerers and workers
+        pick the new token up on their next request instead of failing with 401 until restarted.
+        """
+
+        def __init__(self, token_file: str, private_key: Any) -> None:
+            self._token_file = Path(token_file).expanduser()
+            self._token_mtime = -1
+            super().__init__(self._read_token(), private_key)
+
+        def _read_token(self) -> str:
+            self._token_mtime = self._token_file.stat().st_mtime_ns
+            return self._token_file.read_text().strip()
+
+        def __call__(self, request: Any, enforce_content_headers: bool = True) -> Any:
+            if self._token_file.stat().st_mtime_ns != self._token_mtime:
+                SecurityTokenSigner.__init__(self, self._read_token(), self.private_key)
+            return super().__call__(request, enforce_content_headers)
+
+    return _SessionTokenSigner
+
+
+def session_token_signer(token_file: str, private_key: Any) -> Any:
+    return session_token_signer_class()(token_file, private_key)
