@@ -92,8 +92,15 @@ class ConnectionSettings:
                 )
 
     def secrets(self) -> list[str]:
-        """Values to register with Airflow's secrets masker (their extra names are not masked by default)."""
-        return [s for s in (self.private_key, self.passphrase) if s]
+        """Values to register with Airflow's secrets masker.
+
+        A PEM key is also registered line by line: printed or logged, it reaches the log one line
+        per record, and the masker only replaces whole registered values.
+        """
+        values = [s for s in (self.private_key, self.passphrase) if s]
+        if self.private_key:
+            values += [line for line in self.private_key.splitlines() if line and not line.startswith("-----")]
+        return values
 
 
 def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any], Any]:

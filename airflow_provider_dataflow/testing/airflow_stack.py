@@ -552,7 +552,7 @@ def _live_session_members(sid: int) -> list[int]:
 
 
 def _api_path(path: str) -> str:
-    if path.startswith(("/auth/", "/execution/", "/api/")):
+    if path.startswith(("/auth/", "/execution/", "/api/", "/ui/")):
         return path
     return "/api/v2" + (path if path.startswith("/") else f"/{path}")
 

@@ -9,6 +9,7 @@ When a test that uses the stack fails, the tail of every component's log is atta
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +61,10 @@ def stack(
     with AirflowStack(
         home=tmp_path_factory.mktemp("airflow-home"),
         dags_folder=dags,
-        env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
+        env={
+            "AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json,
+            "AIRFLOW_CONN_OCI_DATAFLOW_WITH_PASSPHRASE": _with_passphrase(conn_json),
+        },
         # A killed triggerer's triggers move to a new one once it is this many seconds silent.
         extra_config={"triggerer.triggerer_health_check_threshold": "10"},
     ).start(timeout=180) as running:
@@ -77,6 +81,16 @@ def pytest_runtest_makereport(
     if report.failed and running is not None:
         report.sections.append(("Airflow component logs", running.log_tails()))
     return report
+
+
+PASSPHRASE = "correct-horse-battery-staple-42"
+
+
+def _with_passphrase(conn_json: str) -> str:
+    """The same connection with a passphrase extra, for the secrets-masking test."""
+    conn = json.loads(conn_json)
+    conn["extra"]["passphrase"] = PASSPHRASE
+    return json.dumps(conn)
 
 
 def _skip_without_airflow() -> None:

@@ -64,8 +64,9 @@ def test_incomplete_connections_fail_before_any_call_naming_the_field(fields: di
 
 
 def test_secrets_are_offered_to_the_masker_and_kept_out_of_repr() -> None:
-    settings = _settings(auth_type=AuthType.API_KEY, private_key="-----BEGIN KEY-----abc", passphrase="hunter22")
-    assert settings.secrets() == ["-----BEGIN KEY-----abc", "hunter22"]
+    pem = "-----BEGIN KEY-----\nAAAAline1\nBBBBline2\n-----END KEY-----"
+    settings = _settings(auth_type=AuthType.API_KEY, private_key=pem, passphrase="hunter22")
+    assert settings.secrets() == [pem, "hunter22", "AAAAline1", "BBBBline2"]
     assert "hunter22" not in repr(settings) and "BEGIN KEY" not in repr(settings)
 
 
