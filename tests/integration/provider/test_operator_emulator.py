@@ -170,3 +170,22 @@ def test_failure_report_tails_stderr_and_stdout(hook: DataflowHook, control: Emu
     start = report.index("--- last 50 lines of spark_application_stderr.log.gz ---")
     assert report[start + 1 : start + 51] == stderr[-50:]
     assert "--- last 1 lines of spark_application_stdout.log.gz ---" in report
+
+
+def test_synchronous_wait_survives_fifty_transient_errors_in_a_row(
+    dataflow_conn: str, control: EmulatorControl
+) -> None:
+    control.add_behaviour(display_name_regex="^bumpy$", run_seconds=1)
+    control.add_fault(method="GET", path_regex="/runs/", status=503, code="ServiceUnavailable", times=50)
+    result = _operator(display_name="bumpy", poll_interval=0.05).execute(task_context())
+    assert result["state"] == "SUCCEEDED"
+    assert sum(1 for e in control.journal() if e["status"] == 503) == 50
+
+
+def test_on_kill_during_the_synchronous_wait_cancels_the_run(dataflow_conn: str, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^killed$", run_seconds=60)
+    operator = _operator(display_name="killed", asynchronous=True)
+    operator.execute(task_context())
+    operator.on_kill()  # what Airflow calls when the task is killed or marked failed
+    (run,) = control.runs()
+    assert run["lifecycleState"] == "CANCELED"
