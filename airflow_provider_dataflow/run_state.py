@@ -47,3 +47,13 @@ class RunType(str, Enum):
 
     def ends_by_itself(self) -> bool:
         return self is RunType.BATCH
+
+
+def success_states(run_type: str | None, wait_for_termination: bool) -> list[str]:
+    """States that end a task's wait successfully: STREAMING and SESSION runs never end by themselves,
+    so by default they succeed once IN_PROGRESS."""
+    if run_type in (RunType.STREAMING.value, RunType.SESSION.value):
+        if wait_for_termination:
+            return [RunState.SUCCEEDED.value, RunState.STOPPED.value]
+        return [RunState.IN_PROGRESS.value]
+    return [RunState.SUCCEEDED.value]

@@ -18,6 +18,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
+from airflow_provider_dataflow.hooks.rate_limit import limiter_for
 from airflow_provider_dataflow.hooks.run_attributes import run_attributes
 from airflow_provider_dataflow.hooks.service_errors import classify_failure
 from airflow_provider_dataflow.hooks.settings_cache import AsyncTtlCache
@@ -138,13 +139,24 @@ class DataflowHook(BaseHook):
             raise classify_failure(exc, doing=doing).to_exception() from exc
 
     async def _acall(self, doing: str, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(client)`` in the SDK pool, within the endpoint's shared request budget."""
         settings = await self.asettings()
+        limiter = limiter_for(settings.service_endpoint or f"dataflow.{settings.region}")
+        await limiter.acquire()
         try:
             return await client_pool().call(settings, fn)
         except DataflowServiceError:
             raise
         except Exception as exc:
-            raise classify_failure(exc, doing=doing).to_exception() from exc
+            failure = classify_failure(exc, doing=doing)
+            if failure.status == 429:
+                limiter.throttled(failure.retry_after)
+            raise failure.to_exception() from exc
+
+    async def arun_blocking(self, fn: Callable[[], T]) -> T:
+        """Run synchronous hook code (e.g. run recovery) in the SDK pool, with settings loaded first."""
+        settings = await self.asettings()
+        return await client_pool().call(settings, lambda _client: fn())
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -163,6 +175,23 @@ class DataflowHook(BaseHook):
             kwargs["opc_parent_rpt_url"] = self.opc_parent_rpt_url
         response = self._call("create a Data Flow run", lambda c: c.create_run(body, **kwargs))
         return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+    async def acreate_run(self, details: Mapping[str, Any], *, retry_token: str) -> dict[str, Any]:
+        """``create_run`` from the event loop (start_from_trigger); same retry-token guarantee."""
+
+        def create(client: Any) -> dict[str, Any]:
+            import oci
+
+            kwargs: dict[str, Any] = {
+                "retry_strategy": oci.retry.DEFAULT_RETRY_STRATEGY,
+                "opc_retry_token": retry_token,
+            }
+            if self.opc_parent_rpt_url:
+                kwargs["opc_parent_rpt_url"] = self.opc_parent_rpt_url
+            response = client.create_run(_create_run_details(details), **kwargs)
+            return run_attributes(response.data, response.headers.get("opc-request-id"))
+
+        return await self._acall("create a Data Flow run", create)
 
     def get_run(self, run_id: str, *, sdk_retries: bool = True) -> dict[str, Any]:
         """Read a run. Wait loops pass ``sdk_retries=False`` and back off themselves."""
@@ -193,6 +222,23 @@ class DataflowHook(BaseHook):
             ),
         )
         return [run_attributes(summary) for summary in response.data]
+
+    async def alist_runs_page(
+        self, compartment_id: str, lifecycle_state: str, page: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """One page (up to 1000) of the compartment's runs in a state: ``({run_id: RunSummary}, next_page)``.
+
+        One attempt per page: the shared run watcher backs off for its whole group itself.
+        """
+
+        def list_page(client: Any) -> tuple[dict[str, Any], str | None]:
+            kwargs: dict[str, Any] = {"lifecycle_state": lifecycle_state, "limit": 1000, **_retry_kwargs(False)}
+            if page:
+                kwargs["page"] = page
+            response = client.list_runs(compartment_id, **kwargs)
+            return {summary.id: summary for summary in response.data}, response.next_page
+
+        return await self._acall(f"list {lifecycle_state} runs in compartment {compartment_id}", list_page)
 
     def update_run(
         self,

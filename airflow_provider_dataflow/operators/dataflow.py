@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -11,25 +10,24 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowTaskTimeout
+from airflow.triggers.base import StartTriggerArgs
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
 from airflow_provider_dataflow.operators.run_recovery import ReattachPolicy, find_earlier_run, remember_run
-from airflow_provider_dataflow.operators.run_request import RUN_FIELDS, build_create_run_details
+from airflow_provider_dataflow.operators.run_request import FIELD_ATTRIBUTES, run_fields_of
+from airflow_provider_dataflow.operators.run_submission import create_request
 from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
 from airflow_provider_dataflow.run_outcome import resolve_outcome
-from airflow_provider_dataflow.run_state import RunState, RunType
-from airflow_provider_dataflow.run_wait import confirm_cancelled, done_payload, wait_for_run, wait_is_over
+from airflow_provider_dataflow.run_state import success_states
+from airflow_provider_dataflow.run_wait import cancel_run, done_payload, wait_for_run, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# `execute` is BaseOperator.execute, so the spark-submit line lives under another attribute.
-EXECUTE_ATTRIBUTE = "spark_submit"
-# The service derives these from `execute` when it is given (valid input, but likely a mistake).
-IGNORED_WITH_EXECUTE = ("arguments", "parameters", "configuration")
+SUBMIT_TRIGGER = "airflow_provider_dataflow.triggers.submit.DataflowSubmitRunTrigger"
 
 
 class DataflowInvokeRunOperator(BaseOperator):
@@ -62,10 +60,12 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param wait_for_termination: STREAMING and SESSION runs do not end by themselves, so by
         default the task succeeds once they are IN_PROGRESS; True waits until they end.
     :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
+    :param start_from_trigger: Submit from the triggerer instead of a worker: the task takes no
+        worker slot until the run has ended (see docs/scale.md for what this mode cannot do).
     """
 
     template_fields: Sequence[str] = (
-        *(EXECUTE_ATTRIBUTE if name == "execute" else name for name in RUN_FIELDS),
+        *FIELD_ATTRIBUTES,
         "opc_parent_rpt_url",
         "region",
     )
@@ -121,6 +121,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         reattach_policy: ReattachPolicy | str = ReattachPolicy.REATTACH_ACTIVE,
         wait_for_termination: bool = False,
         log_tail_lines: int = 50,
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -163,6 +164,29 @@ class DataflowInvokeRunOperator(BaseOperator):
             raise DataflowInvalidInputError("log_tail_lines", f"must be a whole number >= 0, got {log_tail_lines!r}")
         self.log_tail_lines = log_tail_lines
         self.run_id: str | None = None
+        self.start_from_trigger = start_from_trigger
+        if start_from_trigger:
+            self.start_trigger_args = self._start_trigger_args()
+
+    def _start_trigger_args(self) -> StartTriggerArgs:
+        """What the scheduler hands the triggerer; templated fields are rendered there, on the trigger."""
+        if self.asynchronous:
+            raise DataflowInvalidInputError(
+                "start_from_trigger", "waits in the triggerer, so it cannot be combined with asynchronous=True"
+            )
+        kwargs = {
+            "oci_conn_id": self.oci_conn_id,
+            "region": self.region,
+            "opc_parent_rpt_url": self.opc_parent_rpt_url,
+            "poll_interval": self.poll_interval,
+            "timeout": self.timeout,
+            "timeout_sets_max_duration": self.timeout_sets_max_duration,
+            "cancel_on_kill": self.cancel_on_kill,
+            "reattach_policy": self.reattach_policy.value,
+            "wait_for_termination": self.wait_for_termination,
+            **{name: getattr(self, name) for name in FIELD_ATTRIBUTES},
+        }
+        return StartTriggerArgs(trigger_cls=SUBMIT_TRIGGER, trigger_kwargs=kwargs, next_method="execute_complete")
 
     @cached_property
     def hook(self) -> DataflowHook:
@@ -172,32 +196,23 @@ class DataflowInvokeRunOperator(BaseOperator):
 
     def run_fields(self) -> dict[str, Any]:
         """The (rendered) run arguments under Terraform's names."""
-        return {name: getattr(self, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
+        return run_fields_of(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
         DataflowRunLink.persist(context, "")  # the link exists (empty) until the run does
-        fields = self.run_fields()
-        if fields["compartment_id"] is None:
-            fields["compartment_id"] = self.hook.settings.compartment_id
-        details = build_create_run_details(fields)
-        details["freeform_tags"] = {**details.get("freeform_tags", {}), **task_tags(context)}
-        if "execute" in details and (ignored := [n for n in IGNORED_WITH_EXECUTE if n in details]):
-            self.log.warning(
-                "Data Flow ignores %s when execute is given; put them in the spark-submit line instead",
-                ", ".join(ignored),
-            )
-        if self.timeout and self.timeout_sets_max_duration and "max_duration_in_minutes" not in details:
-            details["max_duration_in_minutes"] = math.ceil(self.timeout / 60)
-
+        details = create_request(
+            self.run_fields(),
+            default_compartment_id=self.hook.settings.compartment_id,
+            tags=task_tags(context),
+            timeout=self.timeout,
+            timeout_sets_max_duration=self.timeout_sets_max_duration,
+            log=self.log,
+        )
         run = find_earlier_run(context, self.hook, self.reattach_policy, details["compartment_id"], self.log)
         if run is None:
             run = self.hook.create_run(details, retry_token=retry_token(context))
             self.log.info("Created Data Flow run %s (%s)", run["id"], run.get("state"))
-        self.run_id = run["id"]
-        remember_run(context, run["id"])
-        url = console_url(run["id"], self.hook.settings.region, self.hook.settings.console_url_template)
-        DataflowRunLink.persist(context, url)
-        self.log.info("Console: %s", url)
+        self._record_run(context, run["id"])
 
         success_states = self.success_states(run.get("type"))
         if self.asynchronous:
@@ -217,6 +232,7 @@ class DataflowInvokeRunOperator(BaseOperator):
                     deadline=deadline,
                     timeout=self.timeout,
                     cancel_on_kill=self.cancel_on_kill,
+                    compartment_id=run.get("compartment_id"),
                 ),
                 method_name="execute_complete",
             )
@@ -239,15 +255,21 @@ class DataflowInvokeRunOperator(BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired; same outcome rules as the synchronous path."""
         self.run_id = (event.get("run") or {}).get("id") or event.get("run_id")
+        if self.start_from_trigger and self.run_id:
+            self._record_run(context, self.run_id)  # the triggerer created it; execute never ran
         return self._finish(context, event)
 
     def success_states(self, run_type: str | None) -> list[str]:
         """States that end the wait successfully for this run type."""
-        if run_type in (RunType.STREAMING.value, RunType.SESSION.value):
-            if self.wait_for_termination:
-                return [RunState.SUCCEEDED.value, RunState.STOPPED.value]
-            return [RunState.IN_PROGRESS.value]
-        return [RunState.SUCCEEDED.value]
+        return success_states(run_type, self.wait_for_termination)
+
+    def _record_run(self, context: Context, run_id: str) -> None:
+        """Keep the run id for later tries and show its console page."""
+        self.run_id = run_id
+        remember_run(context, run_id)
+        url = console_url(run_id, self.hook.settings.region, self.hook.settings.console_url_template)
+        DataflowRunLink.persist(context, url)
+        self.log.info("Console: %s", url)
 
     def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
         run_type = (payload.get("run") or {}).get("type")
@@ -271,10 +293,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         if not self.cancel_on_kill:
             self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
             return
-        self.log.info("Cancelling Data Flow run %s", self.run_id)
-        self.hook.cancel_run(self.run_id)
-        run = confirm_cancelled(self.hook, self.run_id)
-        self.log.info("Data Flow run %s is %s after cancel", self.run_id, run.get("state"))
+        cancel_run(self.hook, self.run_id, self.log)
 
 
 def _positive_float(name: str, value: Any) -> float:

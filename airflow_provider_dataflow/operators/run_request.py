@@ -51,6 +51,15 @@ RUN_FIELDS = (
     "warehouse_bucket_uri",
 )
 
+# `execute` is BaseOperator.execute, so the operator (and the submit trigger) keep it under this name.
+EXECUTE_ATTRIBUTE = "spark_submit"
+FIELD_ATTRIBUTES = tuple(EXECUTE_ATTRIBUTE if name == "execute" else name for name in RUN_FIELDS)
+
+
+def run_fields_of(holder: Any) -> dict[str, Any]:
+    """The run fields an operator or trigger holds (as attributes), under Terraform's names."""
+    return {name: getattr(holder, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
+
 
 UPDATABLE_FIELDS = ("defined_tags", "freeform_tags", "max_duration_in_minutes", "idle_timeout_in_minutes")
 

@@ -63,6 +63,7 @@ class DataflowRunSensor(BaseSensorOperator):
             raise DataflowInvalidInputError("failure_states", f"{sorted(overlap)} are also target_states")
         self.deferrable = deferrable
         self.log_tail_lines = log_tail_lines
+        self._compartment_id: str | None = None  # learnt from the first poke, for the shared run watcher
 
     @cached_property
     def hook(self) -> DataflowHook:
@@ -85,6 +86,7 @@ class DataflowRunSensor(BaseSensorOperator):
                 poll_interval=self.poke_interval,
                 target_states=[*self.target_states, *self.failure_states],
                 cancel_on_kill=False,
+                compartment_id=self._compartment_id,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
@@ -98,6 +100,7 @@ class DataflowRunSensor(BaseSensorOperator):
                 self.log.warning("Transient error, will poke again: %s", err)
                 return False
             raise
+        self._compartment_id = run.get("compartment_id")
         state = run.get("state")
         self.log.info("Data Flow run %s is %s", self.dataflow_run_id, state)
         if not wait_is_over(state, [*self.target_states, *self.failure_states]):

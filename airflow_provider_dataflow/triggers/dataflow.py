@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dataflow.backoff import Backoff
-from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.run_wait import (
-    CANCEL_CONFIRM_SECONDS,
-    default_target_states,
-    done_payload,
-    error_payload,
-    log_transient,
-    sleep_budget,
-    timeout_payload,
-    wait_is_over,
-)
+from airflow_provider_dataflow.run_wait import adrive, default_target_states, kill_steps, wait_steps
+from airflow_provider_dataflow.run_watch.observer import RunObserver
 
 
 class DataflowRunTrigger(BaseTrigger):
-    """Poll a run until it reaches a target or terminal state, or the deadline passes.
+    """Wait until a run reaches a target or terminal state, or the deadline passes.
 
+    The wait itself is ``run_wait.wait_steps`` (the same rules as the worker's synchronous wait).
+    Polls go through the process's shared run watcher for the run's compartment, so a triggerer
+    waiting for thousands of runs makes a few list calls per interval instead of one GET per run.
     Transient errors (429, 5xx, connection errors) are retried with jittered backoff honouring
     Retry-After; permanent ones (400, 401, 404) end the wait with the service's message.
 
@@ -39,6 +30,8 @@ class DataflowRunTrigger(BaseTrigger):
         not enforce ``execution_timeout`` while a task is deferred).
     :param timeout: The operator's timeout in seconds, for the failure message.
     :param cancel_on_kill: Cancel the run when a user marks the task failed/success or clears it.
+    :param compartment_id: The run's compartment, for the shared watcher. Optional: triggers
+        serialised without it learn it from their first read.
     """
 
     def __init__(
@@ -51,6 +44,7 @@ class DataflowRunTrigger(BaseTrigger):
         deadline: float | None = None,
         timeout: float | None = None,
         cancel_on_kill: bool = True,
+        compartment_id: str | None = None,
     ) -> None:
         super().__init__()
         self.run_id = run_id
@@ -61,6 +55,7 @@ class DataflowRunTrigger(BaseTrigger):
         self.deadline = deadline
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
+        self.compartment_id = compartment_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -74,6 +69,7 @@ class DataflowRunTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "timeout": self.timeout,
                 "cancel_on_kill": self.cancel_on_kill,
+                "compartment_id": self.compartment_id,
             },
         )
 
@@ -81,57 +77,29 @@ class DataflowRunTrigger(BaseTrigger):
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
-        backoff = Backoff.for_polling(self.poll_interval)
-        last_state: str | None = None
-        while True:
-            if self.deadline is not None and time.time() >= self.deadline:
-                yield TriggerEvent(await self._cancel_after_timeout(hook))
-                return
-            try:
-                run = await hook.aget_run(self.run_id)
-            except DataflowServiceError as err:
-                if not err.transient:
-                    yield TriggerEvent(error_payload(self.run_id, str(err)))
-                    return
-                delay = backoff.next_delay(err.retry_after)
-                log_transient(self.log, err, delay, backoff.attempt)
-                await asyncio.sleep(sleep_budget(delay, self.deadline))
-                continue
-            backoff.reset()
-            state = run.get("state")
-            if state != last_state:
-                self.log.info("Data Flow run %s is %s", self.run_id, state)
-                last_state = state
-            if wait_is_over(state, self.target_states):
-                yield TriggerEvent(done_payload(run))
-                return
-            await asyncio.sleep(sleep_budget(self.poll_interval, self.deadline))
+        yield TriggerEvent(await self._wait(self._hook()))
+
+    async def _wait(self, hook: DataflowHook) -> dict[str, Any]:
+        steps = wait_steps(
+            self.run_id,
+            poll_interval=self.poll_interval,
+            target_states=self.target_states,
+            deadline=self.deadline,
+            timeout=self.timeout,
+            log=self.log,
+        )
+        observer = RunObserver(hook, self.run_id, self.compartment_id)
+        try:
+            return await adrive(steps, observer.perform)
+        finally:
+            observer.close()
 
     async def on_kill(self) -> None:
         """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``)."""
+        if not self.run_id:
+            return
         if not self.cancel_on_kill:
             self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
             return
-        hook = self._hook()
-        self.log.info("Task was killed by a user; cancelling Data Flow run %s", self.run_id)
-        await hook.acancel_run(self.run_id)
-        run = await self._confirm_cancelled(hook)
-        self.log.info("Data Flow run %s is %s after cancel", self.run_id, run.get("state"))
-
-    async def _cancel_after_timeout(self, hook: DataflowHook) -> dict[str, Any]:
-        self.log.warning("Timeout of %s s reached; cancelling Data Flow run %s", self.timeout, self.run_id)
-        try:
-            cancelled = await hook.acancel_run(self.run_id)
-            run = await self._confirm_cancelled(hook)
-        except DataflowServiceError as err:
-            return error_payload(self.run_id, f"Timeout reached, and cancelling the run failed: {err}")
-        return timeout_payload(run, self.timeout, cancelled)
-
-    async def _confirm_cancelled(self, hook: DataflowHook) -> dict[str, Any]:
-        give_up = time.monotonic() + CANCEL_CONFIRM_SECONDS
-        run = await hook.aget_run(self.run_id)
-        while not wait_is_over(run.get("state"), ()) and time.monotonic() < give_up:
-            await asyncio.sleep(1.0)
-            run = await hook.aget_run(self.run_id)
-        return run
+        self.log.info("Task was killed by a user")
+        await adrive(kill_steps(self.run_id, self.log), RunObserver(self._hook(), self.run_id, None).perform)

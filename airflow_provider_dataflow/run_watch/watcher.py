@@ -1,0 +1,236 @@
+"""The shared run watcher: one loop per compartment and process wakes only the triggers whose runs changed.
+
+Once per interval (the shortest any waiter asked for, floored at ``min_interval``) the watcher takes
+a snapshot of the compartment's active runs. A waiter is woken when its run's state differs from the
+one it last saw; when that state ends its wait, the run is read once with GET first, for the
+attributes a summary lacks. A watched run missing from a complete snapshot has left the active
+states: one GET gives its final state. So N runs cost about ``4 + N/1000`` list calls per interval
+plus one GET per run when it ends, instead of N GETs per interval.
+
+Why not Airflow 3.3's shared streams (``BaseEventTrigger.shared_stream_key`` / ``SharedStreamManager``),
+which we read first and which would give us the loop's lifecycle for free:
+
+- a shared stream broadcasts every raw event to every subscriber: one snapshot per interval would
+  resume all N triggers (N coroutine wake-ups in one loop iteration, ~10 us each: 200 ms of event
+  loop lag at N = 20,000), where this watcher resumes only the few whose runs changed;
+- ``open_shared_stream`` sees one trigger's kwargs, so it cannot know the shortest interval asked
+  for, nor which runs need the one GET at their end;
+- a stream that raises fails every subscriber's task; here a list error backs off (transient) or
+  falls back to per-run GETs (permanent), and a crashed loop hands its waiters back to their own reads;
+- it exists only on Airflow 3.3, and only inside a real triggerer; this watcher works on every Airflow 3
+  release and in ``dag.test()``, which runs triggers inline.
+
+Correctness rests on every trigger keeping its own wait (``run_wait``): the watcher only answers
+"has my run changed?". Deadlines, cancel, ``on_kill`` and ``cleanup`` stay the trigger's, and a trigger
+moved to another triggerer simply registers with that process's watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dataflow.backoff import Backoff
+from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.hooks.run_attributes import run_attributes
+from airflow_provider_dataflow.run_wait import Poll, log_transient, wait_is_over
+from airflow_provider_dataflow.run_watch.active_runs import snapshot_active_runs
+
+if TYPE_CHECKING:
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+
+log = logging.getLogger(__name__)
+
+LIST_RETRY_SECONDS = 600.0  # after a permanent list error, try listing again this much later
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """When sharing pays, and how fast it may poll (``[oci_dataflow]`` options, see ``registry``)."""
+
+    min_runs: int = 5  # below this many runs, per-run GETs are cheaper than a snapshot (>= 4 calls)
+    min_interval: float = 1.0
+    read_concurrency: int = 4  # GETs in flight at once when many runs end in one interval
+
+
+@dataclass(eq=False)
+class _Waiter:
+    known_state: str | None
+    target_states: tuple[str, ...]
+    poll_interval: float
+    future: asyncio.Future[dict[str, Any] | None] = field(repr=False)
+
+    def resolve(self, run: dict[str, Any] | None) -> None:
+        if not self.future.done():
+            self.future.set_result(run)
+
+    def fail(self, err: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(err)
+
+
+class CompartmentWatcher:
+    """Shared snapshots of one compartment's active runs, for the triggers of one event loop."""
+
+    def __init__(
+        self, hook: DataflowHook, compartment_id: str, config: WatchConfig, on_idle: Callable[[], None]
+    ) -> None:
+        self.compartment_id = compartment_id
+        self._hook = hook
+        self._config = config
+        self._on_idle = on_idle
+        self._alive: Counter[str] = Counter()
+        self._waiters: dict[str, set[_Waiter]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._last_tick = time.monotonic()
+        self._list_denied_until = 0.0
+        self._backoff = Backoff(base=1.0, cap=60.0)
+
+    # -- what triggers call -----------------------------------------------------------------------
+
+    def attach(self, run_id: str) -> None:
+        """A trigger waits for ``run_id`` from now on (the same run twice costs nothing extra)."""
+        self._alive[run_id] += 1
+
+    def detach(self, run_id: str) -> None:
+        """The trigger is done (fired, cancelled, timed out); the last one out stops the loop."""
+        self._alive[run_id] -= 1
+        if self._alive[run_id] <= 0:
+            del self._alive[run_id]
+        if not self._alive:
+            if self._task is not None:
+                self._task.cancel()
+            self._on_idle()
+
+    def sharing(self) -> bool:
+        """Whether snapshots are cheaper than per-run GETs now, and listing is allowed."""
+        return len(self._alive) >= self._config.min_runs and time.monotonic() >= self._list_denied_until
+
+    async def wait_for_change(self, run_id: str, poll: Poll) -> dict[str, Any] | None:
+        """The run once it is out of ``poll.known_state``; None means "read it yourself now".
+
+        None comes back at the deadline, when sharing stops (too few runs, listing forbidden), or
+        when the loop has died: no trigger waits on a watcher that no longer looks.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(poll.known_state, poll.target_states, poll.poll_interval, loop.create_future())
+        self._waiters.setdefault(run_id, set()).add(waiter)
+        self._ensure_running()
+        try:
+            while True:
+                timeout = self._stale_after()
+                if poll.deadline is not None:
+                    timeout = min(timeout, poll.deadline - time.time())
+                done, _ = await asyncio.wait({waiter.future}, timeout=max(0.0, timeout))
+                if done:
+                    return waiter.future.result()
+                if (poll.deadline is not None and time.time() >= poll.deadline) or not self._healthy():
+                    return None
+        finally:
+            waiters = self._waiters.get(run_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[run_id]
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"dataflow-run-watcher[{self.compartment_id}]"
+            )
+
+    def _interval(self) -> float:
+        intervals = (w.poll_interval for waiters in self._waiters.values() for w in waiters)
+        return max(self._config.min_interval, min(intervals, default=self._config.min_interval))
+
+    def _stale_after(self) -> float:
+        return 3 * self._interval() + 60.0
+
+    def _healthy(self) -> bool:
+        alive = self._task is not None and not self._task.done()
+        return alive and time.monotonic() - self._last_tick < self._stale_after()
+
+    async def _run(self) -> None:
+        try:
+            while self._alive and self.sharing():
+                started = time.monotonic()
+                await self._tick()
+                self._last_tick = time.monotonic()
+                await asyncio.sleep(max(0.0, self._interval() - (self._last_tick - started)))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("The shared run watcher of compartment %s failed; it restarts", self.compartment_id)
+        finally:
+            self._release_all()
+
+    def _release_all(self) -> None:
+        """Hand every waiter back to its own reads (the loop is ending)."""
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                waiter.resolve(None)
+
+    async def _tick(self) -> None:
+        try:
+            snapshot = await snapshot_active_runs(self._hook, self.compartment_id)
+        except DataflowServiceError as err:
+            if err.transient:
+                delay = self._backoff.next_delay(err.retry_after)
+                log_transient(log, err, delay, self._backoff.attempt)
+                await asyncio.sleep(delay)
+                return
+            log.warning(
+                "Cannot list runs in compartment %s, so each run is read on its own for the next %.0f s: %s",
+                self.compartment_id,
+                LIST_RETRY_SECONDS,
+                err,
+            )
+            self._list_denied_until = time.monotonic() + LIST_RETRY_SECONDS
+            return
+        self._backoff.reset()
+        to_read = []
+        for run_id, waiters in self._waiters.items():
+            summary = snapshot.get(run_id)
+            if summary is None:
+                to_read.append(run_id)  # left the active states (or not listed yet): one GET says where
+                continue
+            state = summary.lifecycle_state
+            changed = [w for w in waiters if w.known_state != state]
+            if any(wait_is_over(state, w.target_states) for w in changed):
+                to_read.append(run_id)  # the wait ends here: a GET gives what the summary lacks
+            elif changed:
+                attributes = run_attributes(summary)
+                for waiter in changed:
+                    waiter.resolve(attributes)
+        await _for_each_bounded(to_read, self._read, self._config.read_concurrency)
+
+    async def _read(self, run_id: str) -> None:
+        try:
+            run = await self._hook.aget_run(run_id)
+        except DataflowServiceError as err:
+            if not err.transient:  # e.g. 404: the run's own wait reports it, as without a watcher
+                for waiter in list(self._waiters.get(run_id, ())):
+                    waiter.fail(err)
+            return
+        for waiter in list(self._waiters.get(run_id, ())):
+            if run.get("state") != waiter.known_state:
+                waiter.resolve(run)
+
+
+async def _for_each_bounded(items: Iterable[str], fn: Callable[[str], Awaitable[None]], limit: int) -> None:
+    """Await ``fn`` for every item with at most ``limit`` in flight (``limit`` tasks, not one per item)."""
+    pending = list(items)
+    iterator = iter(pending)
+
+    async def worker() -> None:
+        for item in iterator:
+            await fn(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(pending)))))
