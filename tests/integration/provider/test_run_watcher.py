@@ -1,0 +1,208 @@
+"""The shared run watcher against the emulator: few list calls for many runs, and every wait still ends right."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.run_watch import watcher as watcher_module
+from airflow_provider_dataflow.run_watch.registry import active_watchers
+from airflow_provider_dataflow.testing.emulator import EmulatorControl
+from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
+from .conftest import COMPARTMENT, run_details
+
+OTHER_COMPARTMENT = "ocid1.compartment.oc1..other"
+
+
+@pytest.fixture(autouse=True)
+def _fast_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__OCI_DATAFLOW__SHARED_WATCH_MIN_INTERVAL", "0.2")
+
+
+def _trigger(run: dict[str, Any], **kwargs: Any) -> DataflowRunTrigger:
+    return DataflowRunTrigger(run["id"], poll_interval=0.2, compartment_id=run["compartment_id"], **kwargs)
+
+
+async def _first_payloads(triggers: list[DataflowRunTrigger], timeout: float = 60.0) -> list[dict[str, Any]]:
+    async def first(trigger: DataflowRunTrigger) -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    return await asyncio.wait_for(asyncio.gather(*(first(t) for t in triggers)), timeout)
+
+
+def _calls(control: EmulatorControl) -> Counter[str]:
+    """API calls by kind: 'list' (GET /runs), 'get' (GET /runs/{id}), 'create', 'cancel'."""
+    kinds: Counter[str] = Counter()
+    for entry in control.journal():
+        if entry["path"].endswith("/runs"):
+            kinds["list" if entry["method"] == "GET" else "create"] += 1
+        elif "/runs/" in entry["path"]:
+            kinds["get" if entry["method"] == "GET" else "cancel"] += 1
+    return kinds
+
+
+def test_many_runs_cost_list_calls_and_one_get_each_at_the_end(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.settings(accepted_seconds=0.5, run_seconds=2.0)
+    control.add_behaviour(display_name_regex="^fails", outcome="FAILED", lifecycle_details="Executor lost")
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(20)]
+    runs += [hook.create_run(run_details(f"fails-{i}")) for i in range(5)]
+    control.clear_journal()
+
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+
+    states = Counter(p["run"]["state"] for p in payloads)
+    assert states == {"SUCCEEDED": 20, "FAILED": 5}
+    assert all(p["run"]["run_duration_in_milliseconds"] > 0 for p in payloads), "full run attributes"
+    calls = _calls(control)
+    # Per-run polling would have made about 25 runs x 12 polls = 300 GETs.
+    assert calls["get"] <= 2 * len(runs), calls
+    assert calls["list"] >= 4
+    lists = [e for e in control.journal() if e["path"].endswith("/runs")]
+    assert {e["query"].get("lifecycleState") for e in lists} == {"ACCEPTED", "IN_PROGRESS", "CANCELING", "STOPPING"}
+    assert all("timeCreatedGreaterThan" not in e["query"] for e in lists), "cost must not grow with history"
+
+
+def test_a_run_watched_twice_costs_nothing_extra(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    control.clear_journal()
+    twice = [_trigger(run) for run in runs] + [_trigger(runs[0])]
+
+    payloads = asyncio.run(_first_payloads(twice))
+
+    assert [p["run"]["id"] for p in payloads[-1:]] == [runs[0]["id"]]
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    gets = Counter(e["path"].rsplit("/", 1)[1] for e in control.journal() if "/runs/" in e["path"])
+    assert gets[runs[0]["id"]] <= 2, "the doubly watched run is read like the others"
+
+
+def test_two_compartments_get_one_watcher_each(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"a-{i}")) for i in range(6)]
+    runs += [hook.create_run(run_details(f"b-{i}", compartment_id=OTHER_COMPARTMENT)) for i in range(6)]
+    seen: list[set[str]] = []
+
+    async def scenario() -> list[dict[str, Any]]:
+        waiting = asyncio.ensure_future(_first_payloads([_trigger(run) for run in runs]))
+        await asyncio.sleep(0.5)
+        seen.append({w.compartment_id for w in active_watchers()})
+        return await waiting
+
+    payloads = asyncio.run(scenario())
+
+    assert seen == [{COMPARTMENT, OTHER_COMPARTMENT}]
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    listed = {
+        e["query"]["compartmentId"] for e in control.journal() if e["path"].endswith("/runs") and e["method"] == "GET"
+    }
+    assert listed == {COMPARTMENT, OTHER_COMPARTMENT}
+
+
+def test_an_old_streaming_run_is_seen_by_state_not_by_age(hook: DataflowHook, control: EmulatorControl) -> None:
+    old = hook.create_run(run_details("stream", type="STREAMING"))
+    control.settings(accepted_seconds=0.3, run_seconds=4.0)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    control.clear_journal()
+
+    async def scenario() -> list[dict[str, Any]]:
+        stream = _trigger(old, target_states=["SUCCEEDED"])  # waits past IN_PROGRESS
+        waiting = asyncio.ensure_future(_first_payloads([stream, *(_trigger(run) for run in runs)]))
+        await asyncio.sleep(2.0)  # many snapshots later, while the newer runs keep sharing worthwhile
+        control.finish_run(old["id"], "SUCCEEDED")
+        return await waiting
+
+    payloads = asyncio.run(scenario())
+
+    assert payloads[0]["run"]["state"] == "SUCCEEDED"
+    gets = [e for e in control.journal() if e["path"].endswith(old["id"]) and e["method"] == "GET"]
+    assert len(gets) <= 2, f"the old run was read {len(gets)} times instead of being seen in the snapshots"
+
+
+def test_forbidden_listing_falls_back_to_per_run_reads(
+    hook: DataflowHook, control: EmulatorControl, caplog: pytest.LogCaptureFixture
+) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.0)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    control.add_fault(method="GET", path_regex="/runs$", status=404, code="NotAuthorizedOrNotFound", times=None)
+    control.clear_journal()
+
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    assert _calls(control)["list"] == 1, "one forbidden list, then per-run reads"
+    assert "Cannot list runs in compartment" in caplog.text
+
+
+def test_transient_list_errors_back_off_for_the_group(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(8)]
+    control.add_fault(method="GET", path_regex="/runs$", status=429, code="TooManyRequests", times=5)
+
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    throttled = [e for e in control.journal() if e["path"].endswith("/runs") and e["status"] == 429]
+    assert len(throttled) == 5
+
+
+def test_a_crashed_watcher_restarts_and_no_wait_is_lost(
+    hook: DataflowHook, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    real_snapshot = watcher_module.snapshot_active_runs
+    crashes = []
+
+    async def crashes_once(*args: Any) -> dict[str, Any]:
+        if not crashes:
+            crashes.append(1)
+            raise RuntimeError("a bug in the watcher")
+        return await real_snapshot(*args)
+
+    monkeypatch.setattr(watcher_module, "snapshot_active_runs", crashes_once)
+
+    control.clear_journal()
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+
+    assert crashes == [1]
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    assert _calls(control)["list"] >= 4, "the restarted watcher took snapshots again"
+
+
+def test_cancelled_triggers_leave_no_watcher_and_no_task_behind(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^slow", run_seconds=60)
+    runs = [hook.create_run(run_details(f"slow-{i}")) for i in range(6)]
+    left: list[Any] = []
+
+    async def scenario() -> None:
+        waiting = asyncio.ensure_future(_first_payloads([_trigger(run) for run in runs]))
+        await asyncio.sleep(1.0)
+        assert active_watchers(), "the watcher was running while the triggers waited"
+        waiting.cancel()  # what the triggerer does on clear, timeout or on_kill
+        await asyncio.gather(waiting, return_exceptions=True)
+        await asyncio.sleep(0)
+        left.extend(active_watchers())
+        left.extend(t for t in asyncio.all_tasks() if t.get_name().startswith("dataflow-run-watcher"))
+
+    asyncio.run(scenario())
+
+    assert left == []
+    assert {hook.get_run(run["id"])["state"] for run in runs} == {"IN_PROGRESS"}, "cancelling the wait cancels no run"
+
+
+def test_a_lone_trigger_polls_its_run_as_before(hook: DataflowHook, control: EmulatorControl) -> None:
+    run = hook.create_run(run_details("ok"))
+    control.clear_journal()
+
+    payloads = asyncio.run(_first_payloads([_trigger(run)]))
+
+    assert payloads[0]["run"]["state"] == "SUCCEEDED"
+    calls = _calls(control)
+    assert calls["list"] == 0 and calls["get"] >= 2
