@@ -27,3 +27,20 @@ for dag_id, deferrable, retries in (("system_dataflow_deferred", True, 0), ("sys
             retries=retries,
             retry_delay=timedelta(seconds=1),
         )
+
+with DAG(
+    dag_id="system_dataflow_start_from_trigger",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"display_name": Param("system_dataflow_start_from_trigger", type="string")},
+):
+    DataflowInvokeRunOperator(
+        task_id="spark",
+        display_name="{{ params.display_name }}",
+        execute="oci://code@namespace/job.py --dag-run {{ run_id }}",
+        start_from_trigger=True,
+        poll_interval=3,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
