@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from airflow_provider_dataflow.testing.emulator.emulator import DataflowEmulator
+from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,8 +30,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY_ID=PATH.pem",
         help="trust these public keys for these key ids (repeatable)",
     )
+    parser.add_argument(
+        "--journal-limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"keep the newest N journal entries (default {DEFAULT_LIMIT}); 0 records nothing",
+    )
     parser.add_argument("--log-level", default="WARNING")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.journal_limit < 0:
+        parser.error("--journal-limit must be 0 (record nothing) or more")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         cancel_seconds=args.cancel_seconds,
         minute_seconds=args.minute_seconds,
         region=args.region,
+        journal_limit=args.journal_limit,
     )
     for entry in args.public_key:
         key_id, separator, path = entry.rpartition("=")

@@ -95,6 +95,9 @@ class Behaviour:
         }
 
 
+DEFAULT_BEHAVIOUR = Behaviour()  # frozen, so every unmatched run can share it
+
+
 def _seconds(payload: Mapping[str, Any], name: str) -> float | None:
     value = payload.get(name)
     if value is None:
@@ -153,4 +156,4 @@ class BehaviourBook:
             for behaviour in self._behaviours:
                 if behaviour.matches(display_name, freeform_tags):
                     return behaviour
-        return Behaviour()
+        return DEFAULT_BEHAVIOUR

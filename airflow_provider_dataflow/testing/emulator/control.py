@@ -120,9 +120,45 @@ class EmulatorControl:
     def clear_journal(self) -> None:
         self._call("DELETE", "/journal")
 
+    def set_journal_limit(self, limit: int) -> None:
+        """Keep at most ``limit`` entries (the newest); 0 stops journaling, which long benchmarks want."""
+        self._call("PUT", "/journal/limit", {"limit": limit})
+
+    def stats(self) -> dict[str, Any]:
+        """apiRequests, controlRequests, cpuSeconds, uptimeSeconds, runs, journalEntries (see docs/emulator.md)."""
+        return self._call("GET", "/stats")
+
     def runs(self) -> list[dict[str, Any]]:
         """Every run's current Run JSON, oldest first, regardless of compartment."""
         return self._call("GET", "/runs")
+
+    def create_runs(
+        self,
+        count: int,
+        compartment_id: str,
+        *,
+        display_name_prefix: str = "bulk-",
+        execute: str | None = None,
+        application_id: str | None = None,
+        freeform_tags: dict[str, str] | None = None,
+        run_type: str | None = None,
+    ) -> list[str]:
+        """Create ``count`` runs in one call, as POST /runs would; returns their ids in creation order.
+
+        ``ids[i]`` is named ``display_name_prefix`` + i (zero-padded); without ``execute`` or
+        ``application_id`` the runs execute a stock PYTHON file.
+        """
+        payload = {
+            "count": count,
+            "compartmentId": compartment_id,
+            "displayNamePrefix": display_name_prefix,
+            "execute": execute,
+            "applicationId": application_id,
+            "freeformTags": freeform_tags,
+            "type": run_type,
+        }
+        created = self._call("POST", "/runs/bulk", {key: value for key, value in payload.items() if value is not None})
+        return list(created["ids"])
 
     def finish_run(self, run_id: str, state: str = "SUCCEEDED", lifecycle_details: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/runs/{run_id}/finish", {"state": state, "lifecycleDetails": lifecycle_details})

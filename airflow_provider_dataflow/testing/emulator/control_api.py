@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
+from airflow_provider_dataflow.testing.emulator.bulk import create_bulk_runs
 from airflow_provider_dataflow.testing.emulator.errors import ApiError, invalid_parameter
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
@@ -35,9 +36,12 @@ class ControlApi:
             ("DELETE", re.compile(r"/faults/([^/]+)"), self._remove_fault),
             ("GET", re.compile(r"/journal"), self._journal),
             ("DELETE", re.compile(r"/journal"), self._clear_journal),
+            ("PUT", re.compile(r"/journal/limit"), self._set_journal_limit),
             ("GET", re.compile(r"/runs"), self._runs),
+            ("POST", re.compile(r"/runs/bulk"), self._create_runs),
             ("POST", re.compile(r"/runs/([^/]+)/finish"), self._finish_run),
             ("POST", re.compile(r"/reset"), self._reset),
+            ("GET", re.compile(r"/stats"), self._stats),
         ]
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
@@ -52,7 +56,7 @@ class ControlApi:
         raise ApiError(404, "NotFound", f"{request.method} {request.path} is not a control API endpoint")
 
     def _health(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
-        return json_response(200, {"status": "ok", "runs": len(self._state.runs.all())})
+        return json_response(200, {"status": "ok", "runs": self._state.runs.count()})
 
     def _get_settings(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         return json_response(200, self._state.settings.to_json())
@@ -110,6 +114,13 @@ class ControlApi:
         self._state.journal.clear()
         return ApiResponse(204)
 
+    def _set_journal_limit(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        limit = _object(request).get("limit")
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise ValueError(f"limit must be an integer (0 records nothing), got {limit!r}")
+        self._state.journal.set_limit(limit)
+        return json_response(200, {"limit": self._state.journal.limit})
+
     def _runs(self, _r: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
         records = sorted(self._state.runs.all(), key=lambda record: record.created_at)
         return json_response(200, [record.to_json(now) for record in records])
@@ -121,9 +132,17 @@ class ControlApi:
         )
         return json_response(200, record.to_json(now))
 
+    def _create_runs(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        ids = create_bulk_runs(self._state, _object(request), request.request_id, now)
+        return json_response(200, {"ids": ids})
+
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()
         return ApiResponse(204)
+
+    def _stats(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        state = self._state
+        return json_response(200, state.counters.to_json(state.runs.count(), state.journal.count()))
 
 
 def _object(request: ApiRequest) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from airflow_provider_dataflow.testing.emulator.control import EmulatorControl
+from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT, Journal
 from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
 
 
 class DataflowEmulator:
-    """A local OCI Data Flow service; use as a context manager or call ``start()`` / ``stop()``."""
+    """A local OCI Data Flow service; use as a context manager or call ``start()`` / ``stop()``.
+
+    It shares the test's process (and GIL): its ``stats()`` CPU figure includes the test's own work.
+    """
 
     def __init__(
         self,
@@ -27,10 +31,11 @@ class DataflowEmulator:
         cancel_seconds: float = 0.5,
         minute_seconds: float = 60.0,
         region: str = "us-ashburn-1",
+        journal_limit: int = DEFAULT_LIMIT,
     ) -> None:
         self._address = (host, port)
         settings = EmulatorSettings(accepted_seconds, run_seconds, cancel_seconds, minute_seconds)
-        self.state = EmulatorState(settings=settings, region=region)
+        self.state = EmulatorState(settings=settings, region=region, journal=Journal(journal_limit))
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -59,7 +59,7 @@ def resolve_run_fields(details: dict[str, Any], application: dict[str, Any] | No
             language=submit.language,
             fileUri=submit.file_uri,
             className=submit.class_name,
-            configuration=submit.configuration,
+            configuration=dict(submit.configuration),
             arguments=resolve_placeholders("execute", submit.arguments, parameters),
         )
     else:

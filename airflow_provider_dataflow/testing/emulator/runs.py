@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_dataflow.testing.emulator import lifecycle
@@ -31,6 +31,9 @@ SUMMARY_FIELDS = (
     "freeformTags", "id", "language", "lifecycleDetails", "lifecycleState", "opcRequestId", "ownerPrincipalId",
     "ownerUserName", "poolId", "runDurationInMilliseconds", "totalOCpu", "timeCreated", "timeUpdated", "type",
 )  # fmt: skip
+# The fields that change with time; every other field is read as stored.
+USAGE_FIELDS = ("runDurationInMilliseconds", "dataReadInBytes", "dataWrittenInBytes")
+LIVE_FIELDS = ("lifecycleState", "lifecycleDetails", *USAGE_FIELDS, "timeCreated", "timeUpdated")
 
 
 @dataclass
@@ -45,6 +48,10 @@ class RunRecord:
     updated_at: float
     revision: int = 0
     retry_token: str | None = None
+    time_created: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.time_created = rfc3339(self.created_at)
 
     @property
     def id(self) -> str:
@@ -62,32 +69,55 @@ class RunRecord:
     def snapshot(self, now: float) -> Snapshot:
         return lifecycle.snapshot(self.schedule, now)
 
+    def state(self, now: float) -> str:
+        return lifecycle.state_at(self.schedule, now)
+
     def etag(self, now: float) -> str:
         """Changes whenever the resource does: an update, a cancel, or a lifecycle transition."""
-        state = self.snapshot(now).state
+        state = self.state(now)
         return hashlib.sha256(f"{self.id}:{self.revision}:{state}".encode()).hexdigest()[:32]
 
     def to_json(self, now: float) -> dict[str, Any]:
+        document = {name: self.fields.get(name) for name in RUN_FIELDS}
+        document.update(self._live_fields(now))
+        return document
+
+    def to_summary(self, now: float) -> dict[str, Any]:
+        live = self._live_fields(now)
+        return {name: live[name] if name in live else self.fields.get(name) for name in SUMMARY_FIELDS}
+
+    def summary_value(self, name: str, now: float) -> Any:
+        """``to_summary(now)[name]`` without building the rest: lists filter and sort thousands of runs."""
+        if name == "lifecycleState":
+            return self.state(now)
+        if name == "timeCreated":
+            return self.time_created
+        if name in USAGE_FIELDS:
+            return self._usage(self.snapshot(now), now)[name]
+        if name in LIVE_FIELDS:
+            return self._live_fields(now)[name]
+        return self.fields.get(name)
+
+    def _live_fields(self, now: float) -> dict[str, Any]:
         snap = self.snapshot(now)
+        return {
+            "lifecycleState": snap.state,
+            "lifecycleDetails": snap.details,
+            **self._usage(snap, now),
+            "timeCreated": self.time_created,
+            "timeUpdated": rfc3339(max(snap.entered_at, self.updated_at)),
+        }
+
+    def _usage(self, snap: Snapshot, now: float) -> dict[str, int]:
         running_seconds = 0.0
         if snap.started_at is not None:
             running_seconds = (snap.ended_at if snap.ended_at is not None else now) - snap.started_at
         progress = _progress(snap, running_seconds, self.timing.run_seconds)
-        document = {name: self.fields.get(name) for name in RUN_FIELDS}
-        document.update(
-            lifecycleState=snap.state,
-            lifecycleDetails=snap.details,
-            runDurationInMilliseconds=int(running_seconds * 1000),
-            dataReadInBytes=int(self.behaviour.data_read_in_bytes * progress),
-            dataWrittenInBytes=int(self.behaviour.data_written_in_bytes * progress),
-            timeCreated=rfc3339(self.created_at),
-            timeUpdated=rfc3339(max(snap.entered_at, self.updated_at)),
-        )
-        return document
-
-    def to_summary(self, now: float) -> dict[str, Any]:
-        document = self.to_json(now)
-        return {name: document[name] for name in SUMMARY_FIELDS}
+        return {
+            "runDurationInMilliseconds": int(running_seconds * 1000),
+            "dataReadInBytes": int(self.behaviour.data_read_in_bytes * progress),
+            "dataWrittenInBytes": int(self.behaviour.data_written_in_bytes * progress),
+        }
 
     def logs(self, now: float) -> list[LogFile]:
         snap = self.snapshot(now)
@@ -117,6 +147,7 @@ class RunStore:
 
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
+        self._by_compartment: dict[str, dict[str, RunRecord]] = {}  # a run never changes compartment here
         self._retry_tokens: dict[str, _RetryEntry] = {}
         self._lock = threading.Lock()
 
@@ -132,6 +163,7 @@ class RunStore:
             record = RunRecord(fields, behaviour, timing, now, [], now, retry_token=retry_token)
             record.schedule = lifecycle.natural_schedule(now, timing, record.plan())
             self._runs[record.id] = record
+            self._by_compartment.setdefault(record.fields["compartmentId"], {})[record.id] = record
             if retry_token:
                 self._retry_tokens[retry_token] = _RetryEntry(record.id, now + RETRY_TOKEN_TTL_SECONDS)
             return record
@@ -146,9 +178,17 @@ class RunStore:
         with self._lock:
             return list(self._runs.values())
 
+    def in_compartment(self, compartment_id: str) -> list[RunRecord]:
+        with self._lock:
+            return list(self._by_compartment.get(compartment_id, {}).values())
+
+    def count(self) -> int:
+        return len(self._runs)
+
     def clear(self) -> None:
         with self._lock:
             self._runs.clear()
+            self._by_compartment.clear()
             self._retry_tokens.clear()
 
     def update(self, run_id: str, changes: dict[str, Any], if_match: str | None, now: float) -> RunRecord:

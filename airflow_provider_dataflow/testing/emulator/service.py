@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, not_found
 from airflow_provider_dataflow.testing.emulator.identifiers import new_ocid
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
-from airflow_provider_dataflow.testing.emulator.run_details import resolve_run_fields
+from airflow_provider_dataflow.testing.emulator.run_creation import create_run
+from airflow_provider_dataflow.testing.emulator.runs import RunRecord
 from airflow_provider_dataflow.testing.emulator.signatures import Principal, SignatureVerifier
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
 from airflow_provider_dataflow.testing.emulator.timestamps import parse_rfc3339, rfc3339
-from airflow_provider_dataflow.testing.emulator.validation import (
-    validate_create_application,
-    validate_create_run,
-    validate_update_run,
-)
+from airflow_provider_dataflow.testing.emulator.validation import validate_create_application, validate_update_run
 
 BASE_PATH = "/20200129"
 LIST_FILTERS = (
@@ -46,6 +43,7 @@ SORT_FIELDS = (
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
+T = TypeVar("T")
 Handler = Callable[[ApiRequest, Principal, float, dict[str, str]], ApiResponse]
 
 
@@ -85,24 +83,12 @@ class DataFlowService:
         raise not_found(f"{request.method} {request.path} is not an operation of this API")
 
     def _create_run(self, request: ApiRequest, principal: Principal, now: float, _: dict[str, str]) -> ApiResponse:
-        details = validate_create_run(request.json_body())
-        application = None
-        if "applicationId" in details:
-            application = self._state.applications.get(details["applicationId"])
-        fields = resolve_run_fields(details, application)
-        fields.update(
-            id=new_ocid("dataflowrun", self._state.region),
-            ownerPrincipalId=principal.principal_id,
-            ownerUserName=principal.user_name,
-            opcRequestId=request.request_id,
-        )
-        behaviour = self._state.behaviours.match(fields["displayName"], fields["freeformTags"])
-        timing = self._state.settings.timing_for(behaviour)
         retry_token = request.headers.get("opc-retry-token")
-        record = self._state.runs.create(fields, behaviour, timing, retry_token, now)
+        record = create_run(self._state, request.json_body(), principal, request.request_id, retry_token, now)
         return json_response(200, record.to_json(now), {"etag": record.etag(now)})
 
     def _list_runs(self, request: ApiRequest, _p: Principal, now: float, _: dict[str, str]) -> ApiResponse:
+        """Filter and sort on the one field each needs; build summaries only for the page returned."""
         compartment_id = request.query_value("compartmentId")
         if not compartment_id:
             raise invalid_parameter("compartmentId is required")
@@ -111,21 +97,17 @@ class DataFlowService:
             raise invalid_parameter(
                 f"Only one of {', '.join(LIST_FILTERS)} may be combined with compartmentId; got {', '.join(filters)}"
             )
-        keep = _run_filter(filters)
+        keep = _run_filter(filters, now)
         sort_by = request.query_value("sortBy") or "timeCreated"
         if sort_by not in SORT_FIELDS:
             raise invalid_parameter(f"sortBy must be one of {', '.join(SORT_FIELDS)}, got {sort_by!r}")
         sort_order = request.query_value("sortOrder") or ("DESC" if sort_by == "timeCreated" else "ASC")
         if sort_order not in ("ASC", "DESC"):
             raise invalid_parameter(f"sortOrder must be ASC or DESC, got {sort_order!r}")
-        summaries = [
-            summary
-            for record in self._state.runs.all()
-            if record.fields["compartmentId"] == compartment_id and keep(summary := record.to_summary(now))
-        ]
-        summaries.sort(key=lambda summary: summary["id"])
-        summaries.sort(key=lambda summary: _sort_key(summary[sort_by]), reverse=sort_order == "DESC")
-        return _paged(request, summaries)
+        records = [record for record in self._state.runs.in_compartment(compartment_id) if keep(record)]
+        records.sort(key=lambda record: record.id)
+        records.sort(key=lambda record: _sort_key(record.summary_value(sort_by, now)), reverse=sort_order == "DESC")
+        return _paged(request, records, lambda record: record.to_summary(now))
 
     def _get_run(self, _r: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
         record = self._state.runs.get(params["runId"])
@@ -142,18 +124,18 @@ class DataFlowService:
 
     def _list_run_logs(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
         record = self._state.runs.get(params["runId"])
-        summaries = [
-            {
+        return _paged(
+            request,
+            record.logs(now),
+            lambda log: {
                 "name": log.name,
                 "runId": record.id,
                 "sizeInBytes": len(log.content),
                 "source": log.source,
                 "type": log.type,
                 "timeCreated": rfc3339(log.time_created),
-            }
-            for log in record.logs(now)
-        ]
-        return _paged(request, summaries)
+            },
+        )
 
     def _get_run_log(self, _r: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
         record = self._state.runs.get(params["runId"])
@@ -180,29 +162,29 @@ def _route(method: str, template: str, handler: Handler) -> _Route:
     return _Route(method, re.compile(pattern), handler)
 
 
-def _run_filter(filters: dict[str, str]) -> Callable[[dict[str, Any]], bool]:
-    """The single list filter the API allows, as a predicate on a RunSummary."""
+def _run_filter(filters: dict[str, str], now: float) -> Callable[[RunRecord], bool]:
+    """The single list filter the API allows, as a predicate on what the run's summary would say."""
     if not filters:
-        return lambda summary: True
+        return lambda record: True
     ((name, value),) = filters.items()
     if name == "displayNameStartsWith":
-        return lambda summary: str(summary["displayName"]).startswith(value)
+        return lambda record: str(record.fields["displayName"]).startswith(value)
     if name == "timeCreatedGreaterThan":
         try:
             threshold = parse_rfc3339(value)
         except ValueError:
             raise invalid_parameter(f"timeCreatedGreaterThan is not an RFC 3339 date-time: {value!r}") from None
-        return lambda summary: parse_rfc3339(summary["timeCreated"]) > threshold
+        return lambda record: parse_rfc3339(record.time_created) > threshold
     if name == "lifecycleState" and value not in LIFECYCLE_STATES:
         raise invalid_parameter(f"lifecycleState must be one of {', '.join(LIFECYCLE_STATES)}, got {value!r}")
-    return lambda summary: summary[name] == value
+    return lambda record: record.summary_value(name, now) == value
 
 
 def _sort_key(value: Any) -> tuple[bool, Any]:
     return (value is None, value if value is not None else 0)
 
 
-def _paged(request: ApiRequest, items: list[dict[str, Any]]) -> ApiResponse:
+def _paged(request: ApiRequest, items: Sequence[T], render: Callable[[T], dict[str, Any]]) -> ApiResponse:
     """``limit`` + opaque ``page`` tokens; ``opc-next-page`` is set while more items remain."""
     raw_limit = request.query_value("limit")
     try:
@@ -215,7 +197,7 @@ def _paged(request: ApiRequest, items: list[dict[str, Any]]) -> ApiResponse:
     headers = {}
     if offset + limit < len(items):
         headers["opc-next-page"] = _page_token(offset + limit)
-    return json_response(200, items[offset : offset + limit], headers)
+    return json_response(200, [render(item) for item in items[offset : offset + limit]], headers)
 
 
 def _page_token(offset: int) -> str:

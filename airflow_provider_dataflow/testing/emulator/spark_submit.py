@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from types import MappingProxyType
 
 from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
 
@@ -16,13 +19,16 @@ _LIST_OPTIONS = {"--jars": "spark.jars", "--files": "spark.files", "--py-files":
 
 @dataclass(frozen=True)
 class SparkSubmit:
+    """Immutable all the way down, so one parse can serve every run created from the same string."""
+
     file_uri: str
     language: str
     class_name: str | None = None
-    configuration: dict[str, str] = field(default_factory=dict)
-    arguments: list[str] = field(default_factory=list)
+    configuration: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    arguments: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=1024)  # benchmarks create thousands of runs from a handful of strings
 def parse_execute(execute: str) -> SparkSubmit:
     """Options first (``--class``, ``--conf k=v``, ``--jars``, ``--files``, ``--py-files``), then the main
     file, then its arguments (which may look like options: they belong to the application)."""
@@ -62,4 +68,4 @@ def parse_execute(execute: str) -> SparkSubmit:
     if language is None:
         known = ", ".join(LANGUAGE_BY_EXTENSION)
         raise invalid_parameter(f"execute: cannot derive the language of {file_uri!r}; use one of {known}")
-    return SparkSubmit(file_uri, language, class_name, configuration, tokens[position + 1 :])
+    return SparkSubmit(file_uri, language, class_name, MappingProxyType(configuration), tuple(tokens[position + 1 :]))

@@ -11,6 +11,7 @@ from airflow_provider_dataflow.testing.emulator.journal import Journal
 from airflow_provider_dataflow.testing.emulator.runs import RunStore
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
+from airflow_provider_dataflow.testing.emulator.stats import RequestCounters
 
 
 @dataclass
@@ -23,9 +24,10 @@ class EmulatorState:
     behaviours: BehaviourBook = field(default_factory=BehaviourBook)
     faults: FaultInjector = field(default_factory=FaultInjector)
     journal: Journal = field(default_factory=Journal)
+    counters: RequestCounters = field(default_factory=RequestCounters)
 
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keys and settings stay."""
+        """Drop runs, applications, faults, behaviours and the journal; keys, settings and counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.faults.clear()

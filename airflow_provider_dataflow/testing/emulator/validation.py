@@ -6,7 +6,7 @@ Every failure is a 400 InvalidParameter whose message starts with the camelCase 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
@@ -206,7 +206,7 @@ def validate_create_application(body: Any) -> dict[str, Any]:
     return details
 
 
-def resolve_placeholders(field: str, arguments: list[str], parameters: Mapping[str, str]) -> list[str]:
+def resolve_placeholders(field: str, arguments: Sequence[str], parameters: Mapping[str, str]) -> list[str]:
     """Replace ``${name}`` with the parameter's value; a placeholder without a parameter is a 400."""
 
     def substitute(match: re.Match[str]) -> str:
