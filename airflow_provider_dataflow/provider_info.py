@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow_provider_dataflow import __version__
 from airflow_provider_dataflow.connection_form import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_dataflow.provider_config import provider_config
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -48,6 +49,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_dataflow.triggers.dataflow"],
             }
         ],
+        "config": provider_config(),
         "extra-links": ["airflow_provider_dataflow.links.dataflow.DataflowRunLink"],
         "connection-types": [
             {

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-DEFAULT_MAX_REQUESTS_PER_SECOND = 20.0
+from airflow_provider_dataflow.provider_config import get_float
+
 MIN_REQUESTS_PER_SECOND = 0.5
 RECOVERY_SECONDS = 60.0
 BURST_SECONDS = 1.0  # an idle bucket lets this many seconds' worth of calls through at once
@@ -83,12 +84,5 @@ def limiter_for(endpoint: str) -> RateLimiter:
     """The process's limiter for one service endpoint, created with the configured rate."""
     limiter = _limiters.get(endpoint)
     if limiter is None:
-        limiter = _limiters[endpoint] = RateLimiter(configured_max_rate())
+        limiter = _limiters[endpoint] = RateLimiter(get_float("max_requests_per_second"))
     return limiter
-
-
-def configured_max_rate() -> float:
-    """``[oci_dataflow] max_requests_per_second`` (default 20)."""
-    from airflow.sdk.configuration import conf
-
-    return conf.getfloat("oci_dataflow", "max_requests_per_second", fallback=DEFAULT_MAX_REQUESTS_PER_SECOND)

@@ -11,6 +11,7 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING
 
+from airflow_provider_dataflow.provider_config import get_float, get_int
 from airflow_provider_dataflow.run_watch.watcher import CompartmentWatcher, WatchConfig
 
 if TYPE_CHECKING:
@@ -46,10 +47,4 @@ def active_watchers() -> list[CompartmentWatcher]:
 
 def configured_watch() -> WatchConfig:
     """``[oci_dataflow] shared_watch_min_runs`` and ``shared_watch_min_interval``."""
-    from airflow.sdk.configuration import conf
-
-    defaults = WatchConfig()
-    return WatchConfig(
-        min_runs=conf.getint("oci_dataflow", "shared_watch_min_runs", fallback=defaults.min_runs),
-        min_interval=conf.getfloat("oci_dataflow", "shared_watch_min_interval", fallback=defaults.min_interval),
-    )
+    return WatchConfig(min_runs=get_int("shared_watch_min_runs"), min_interval=get_float("shared_watch_min_interval"))

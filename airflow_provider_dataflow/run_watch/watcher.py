@@ -51,11 +51,11 @@ LIST_RETRY_SECONDS = 600.0  # after a permanent list error, try listing again th
 
 @dataclass(frozen=True)
 class WatchConfig:
-    """When sharing pays, and how fast it may poll (``[oci_dataflow]`` options, see ``registry``)."""
+    """When sharing pays, and how fast it may poll (``[oci_dataflow]`` options, see ``provider_config``)."""
 
-    min_runs: int = 5  # below this many runs, per-run GETs are cheaper than a snapshot (>= 4 calls)
-    min_interval: float = 1.0
-    read_concurrency: int = 4  # GETs in flight at once when many runs end in one interval
+    min_runs: int  # below this many runs, per-run GETs are cheaper than a snapshot (>= 4 calls)
+    min_interval: float
+    read_concurrency: int = 4  # GETs in flight at once when many runs end in one interval (= SDK threads)
 
 
 @dataclass(eq=False)

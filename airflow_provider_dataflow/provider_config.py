@@ -1,0 +1,63 @@
+"""The provider's ``[oci_dataflow]`` Airflow options: defaults, documentation and reading, in one place.
+
+Imported by ``provider_info`` while Airflow initialises, so Airflow is imported lazily here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SECTION = "oci_dataflow"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "max_requests_per_second": {
+        "description": (
+            "Data Flow API calls per second that one triggerer process may make per service endpoint, "
+            "shared by every trigger and run watcher in it. Halved on a 429 (honouring Retry-After), then "
+            "recovers over a minute. Several triggerers each have their own budget."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "10",
+        "default": "50",
+    },
+    "shared_watch_min_runs": {
+        "description": (
+            "Runs waited for in one compartment at which a triggerer stops reading each run and lists the "
+            "compartment's active runs once per interval for all of them."
+        ),
+        "version_added": "0.2.0",
+        "type": "integer",
+        "example": "20",
+        "default": "5",
+    },
+    "shared_watch_min_interval": {
+        "description": "Shortest interval, in seconds, between two list snapshots of a compartment.",
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "5",
+        "default": "1",
+    },
+}
+
+
+def get_float(option: str) -> float:
+    from airflow.sdk.configuration import conf
+
+    return conf.getfloat(SECTION, option, fallback=float(OPTIONS[option]["default"]))
+
+
+def get_int(option: str) -> int:
+    from airflow.sdk.configuration import conf
+
+    return conf.getint(SECTION, option, fallback=int(OPTIONS[option]["default"]))
+
+
+def provider_config() -> dict[str, Any]:
+    """The ``config`` entry of the provider info (shown by ``airflow config list``)."""
+    return {
+        SECTION: {
+            "description": "OCI Data Flow provider: triggerer request budget and shared run watching.",
+            "options": OPTIONS,
+        }
+    }
