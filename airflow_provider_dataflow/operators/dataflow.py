@@ -199,6 +199,11 @@ class DataflowInvokeRunOperator(BaseOperator):
         return run_fields_of(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.start_from_trigger:
+            self.log.warning(
+                "start_from_trigger is set, but this try runs on a worker (a mapped task, whose arguments the "
+                "scheduler cannot hand to a trigger, or dag.test()); submitting from the worker"
+            )
         DataflowRunLink.persist(context, "")  # the link exists (empty) until the run does
         details = create_request(
             self.run_fields(),

@@ -69,6 +69,22 @@ def test_many_runs_cost_list_calls_and_one_get_each_at_the_end(hook: DataflowHoo
     assert all("timeCreatedGreaterThan" not in e["query"] for e in lists), "cost must not grow with history"
 
 
+def test_runs_beyond_the_first_page_are_seen_in_the_snapshot(hook: DataflowHook, control: EmulatorControl) -> None:
+    control.add_behaviour(display_name_regex="^early-", run_seconds=2.0)
+    control.add_behaviour(display_name_regex="^filler-", run_seconds=120.0)
+    watched = control.create_runs(6, COMPARTMENT, display_name_prefix="early-")  # oldest: listed last
+    control.create_runs(1100, COMPARTMENT, display_name_prefix="filler-")
+    control.clear_journal()
+    triggers = [DataflowRunTrigger(run_id, poll_interval=0.2, compartment_id=COMPARTMENT) for run_id in watched]
+
+    payloads = asyncio.run(_first_payloads(triggers))
+
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    assert any("page" in e["query"] for e in control.journal() if e["path"].endswith("/runs")), "followed pages"
+    gets = Counter(e["path"].rsplit("/", 1)[1] for e in control.journal() if "/runs/" in e["path"])
+    assert all(gets[run_id] <= 2 for run_id in watched), gets
+
+
 def test_a_run_watched_twice_costs_nothing_extra(hook: DataflowHook, control: EmulatorControl) -> None:
     control.settings(accepted_seconds=0.3, run_seconds=1.5)
     runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
