@@ -12,7 +12,7 @@ from airflow_provider_dataflow.exceptions import (
     DataflowServiceError,
 )
 from airflow_provider_dataflow.hooks.dataflow import APPLICATION_LOGS
-from airflow_provider_dataflow.run_wait import ERROR, TIMEOUT
+from airflow_provider_dataflow.run_wait import ERROR, FROM_SUMMARY, TIMEOUT
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -37,6 +37,8 @@ def resolve_outcome(
     if payload["status"] == ERROR:
         raise DataflowServiceError(payload["message"])
     run: dict[str, Any] = payload["run"]
+    if run.get(FROM_SUMMARY):  # the shared watcher saw the end in a list: read the whole run, once
+        run = hook.get_run(run["id"])
     if payload["status"] == TIMEOUT:
         raise DataflowRunTimeoutError(payload["message"], run)
     if run.get("state") in success_states:

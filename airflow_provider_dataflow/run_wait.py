@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 
 DONE, TIMEOUT, ERROR = "done", "timeout", "error"
+FROM_SUMMARY = "from_summary"  # in a run dict built from a list summary: the worker reads the whole run once
 CANCEL_CONFIRM_SECONDS = 25.0
 CONFIRM_EVERY_SECONDS = 1.0
 

@@ -226,13 +226,19 @@ class DataflowHook(BaseHook):
     async def alist_runs_page(
         self, compartment_id: str, lifecycle_state: str, page: str | None
     ) -> tuple[dict[str, Any], str | None]:
-        """One page (up to 1000) of the compartment's runs in a state: ``({run_id: RunSummary}, next_page)``.
+        """One page (up to 1000, newest first) of the compartment's runs in a state: ``({id: RunSummary}, next_page)``.
 
         One attempt per page: the shared run watcher backs off for its whole group itself.
         """
 
         def list_page(client: Any) -> tuple[dict[str, Any], str | None]:
-            kwargs: dict[str, Any] = {"lifecycle_state": lifecycle_state, "limit": 1000, **_retry_kwargs(False)}
+            kwargs: dict[str, Any] = {
+                "lifecycle_state": lifecycle_state,
+                "limit": 1000,
+                "sort_by": "timeCreated",
+                "sort_order": "DESC",
+                **_retry_kwargs(False),
+            }
             if page:
                 kwargs["page"] = page
             response = client.list_runs(compartment_id, **kwargs)

@@ -2,10 +2,12 @@
 
 Once per interval (the shortest any waiter asked for, floored at ``min_interval``) the watcher takes
 a snapshot of the compartment's active runs. A waiter is woken when its run's state differs from the
-one it last saw; when that state ends its wait, the run is read once with GET first, for the
-attributes a summary lacks. A watched run missing from a complete snapshot has left the active
-states: one GET gives its final state. So N runs cost about ``4 + N/1000`` list calls per interval
-plus one GET per run when it ends, instead of N GETs per interval.
+one it last saw. Watched runs missing from a complete snapshot have left the active states: when
+several have, one listing of the terminal states (newest first, back to the oldest of them) tells
+where they ended; a lone one is read with GET. A run whose wait ends on a summary is marked
+``from_summary``, and the task reads it once, on the worker, for the attributes a summary lacks. So N
+runs cost about ``4 + N/1000`` list calls per interval, plus a few when runs end, instead of N GETs
+per interval.
 
 Why not Airflow 3.3's shared streams (``BaseEventTrigger.shared_stream_key`` / ``SharedStreamManager``),
 which we read first and which would give us the loop's lifecycle for free:
@@ -38,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_dataflow.backoff import Backoff
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.run_attributes import run_attributes
-from airflow_provider_dataflow.run_wait import Poll, log_transient, wait_is_over
-from airflow_provider_dataflow.run_watch.active_runs import snapshot_active_runs
+from airflow_provider_dataflow.run_wait import FROM_SUMMARY, Poll, log_transient, wait_is_over
+from airflow_provider_dataflow.run_watch.listing import find_ended_runs, snapshot_active_runs
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIST_RETRY_SECONDS = 600.0  # after a permanent list error, try listing again this much later
+ENDED_LIST_MIN_RUNS = 4  # fewer ended runs than this are cheaper to read one by one
+WAKE_BATCH = 256  # waiters resumed per event-loop turn, so a burst of changes never stalls the loop
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class CompartmentWatcher:
         self._on_idle = on_idle
         self._alive: Counter[str] = Counter()
         self._waiters: dict[str, set[_Waiter]] = {}
+        self._created: dict[str, Any] = {}  # run id -> time created, from the snapshots
         self._task: asyncio.Task[None] | None = None
         self._last_tick = time.monotonic()
         self._list_denied_until = 0.0
@@ -102,6 +107,7 @@ class CompartmentWatcher:
         self._alive[run_id] -= 1
         if self._alive[run_id] <= 0:
             del self._alive[run_id]
+            self._created.pop(run_id, None)
         if not self._alive:
             if self._task is not None:
                 self._task.cancel()
@@ -180,6 +186,11 @@ class CompartmentWatcher:
     async def _tick(self) -> None:
         try:
             snapshot = await snapshot_active_runs(self._hook, self.compartment_id)
+            changes, missing = self._compare(snapshot)
+            ended = {}
+            bounded = {run_id: self._created[run_id] for run_id in missing if run_id in self._created}
+            if len(bounded) >= ENDED_LIST_MIN_RUNS:
+                ended = await find_ended_runs(self._hook, self.compartment_id, bounded)
         except DataflowServiceError as err:
             if err.transient:
                 delay = self._backoff.next_delay(err.retry_after)
@@ -195,21 +206,33 @@ class CompartmentWatcher:
             self._list_denied_until = time.monotonic() + LIST_RETRY_SECONDS
             return
         self._backoff.reset()
-        to_read = []
-        for run_id, waiters in self._waiters.items():
+        changes.extend((run_id, ended[run_id]) for run_id in missing if run_id in ended)
+        await self._wake(changes)
+        to_read = [run_id for run_id in missing if run_id not in ended]  # not listed yet, or another compartment
+        await _for_each_bounded(to_read, self._read, self._config.read_concurrency)
+
+    def _compare(self, snapshot: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[str]]:
+        """Watched runs the snapshot shows (with their summaries), and the watched runs it does not."""
+        changes, missing = [], []
+        for run_id in self._waiters:
             summary = snapshot.get(run_id)
             if summary is None:
-                to_read.append(run_id)  # left the active states (or not listed yet): one GET says where
-                continue
+                missing.append(run_id)
+            else:
+                self._created[run_id] = summary.time_created
+                changes.append((run_id, summary))
+        return changes, missing
+
+    async def _wake(self, changes: list[tuple[str, Any]]) -> None:
+        """Resume the waiters whose run is no longer in the state they saw, a batch per loop turn."""
+        woken = 0
+        for run_id, summary in changes:
             state = summary.lifecycle_state
-            changed = [w for w in waiters if w.known_state != state]
-            if any(wait_is_over(state, w.target_states) for w in changed):
-                to_read.append(run_id)  # the wait ends here: a GET gives what the summary lacks
-            elif changed:
-                attributes = run_attributes(summary)
-                for waiter in changed:
-                    waiter.resolve(attributes)
-        await _for_each_bounded(to_read, self._read, self._config.read_concurrency)
+            for waiter in [w for w in self._waiters.get(run_id, ()) if w.known_state != state]:
+                waiter.resolve(_summary_run(summary, wait_is_over(state, waiter.target_states)))
+                woken += 1
+                if woken % WAKE_BATCH == 0:
+                    await asyncio.sleep(0)
 
     async def _read(self, run_id: str) -> None:
         try:
@@ -222,6 +245,13 @@ class CompartmentWatcher:
         for waiter in list(self._waiters.get(run_id, ())):
             if run.get("state") != waiter.known_state:
                 waiter.resolve(run)
+
+
+def _summary_run(summary: Any, ends_the_wait: bool) -> dict[str, Any]:
+    """What a waiter needs from a summary: its state, or (when its wait ends) everything the summary has."""
+    if ends_the_wait:
+        return {**run_attributes(summary), FROM_SUMMARY: True}
+    return {"id": summary.id, "state": summary.lifecycle_state, "lifecycle_details": summary.lifecycle_details}
 
 
 async def _for_each_bounded(items: Iterable[str], fn: Callable[[str], Awaitable[None]], limit: int) -> None:

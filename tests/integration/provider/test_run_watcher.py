@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
 from airflow_provider_dataflow.run_watch import watcher as watcher_module
 from airflow_provider_dataflow.run_watch.registry import active_watchers
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
-from .conftest import COMPARTMENT, run_details
+from .conftest import COMPARTMENT, run_details, task_context
 
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..other"
 
@@ -48,7 +49,7 @@ def _calls(control: EmulatorControl) -> Counter[str]:
     return kinds
 
 
-def test_many_runs_cost_list_calls_and_one_get_each_at_the_end(hook: DataflowHook, control: EmulatorControl) -> None:
+def test_many_runs_cost_list_calls_not_a_get_per_poll(hook: DataflowHook, control: EmulatorControl) -> None:
     control.settings(accepted_seconds=0.5, run_seconds=2.0)
     control.add_behaviour(display_name_regex="^fails", outcome="FAILED", lifecycle_details="Executor lost")
     runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(20)]
@@ -59,14 +60,31 @@ def test_many_runs_cost_list_calls_and_one_get_each_at_the_end(hook: DataflowHoo
 
     states = Counter(p["run"]["state"] for p in payloads)
     assert states == {"SUCCEEDED": 20, "FAILED": 5}
-    assert all(p["run"]["run_duration_in_milliseconds"] > 0 for p in payloads), "full run attributes"
+    assert {p["run"]["lifecycle_details"] for p in payloads if p["run"]["state"] == "FAILED"} == {"Executor lost"}
     calls = _calls(control)
     # Per-run polling would have made about 25 runs x 12 polls = 300 GETs.
-    assert calls["get"] <= 2 * len(runs), calls
-    assert calls["list"] >= 4
-    lists = [e for e in control.journal() if e["path"].endswith("/runs")]
-    assert {e["query"].get("lifecycleState") for e in lists} == {"ACCEPTED", "IN_PROGRESS", "CANCELING", "STOPPING"}
+    assert calls["get"] < len(runs), calls
+    lists = [e for e in control.journal() if e["path"].endswith("/runs") and e["method"] == "GET"]
+    assert {"ACCEPTED", "IN_PROGRESS", "CANCELING", "STOPPING"} <= {e["query"].get("lifecycleState") for e in lists}
     assert all("timeCreatedGreaterThan" not in e["query"] for e in lists), "cost must not grow with history"
+
+
+def test_a_wait_ended_on_a_summary_returns_the_whole_run_read_once_on_the_worker(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl
+) -> None:
+    control.settings(accepted_seconds=0.3, run_seconds=1.0)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+    summarised = [p for p in payloads if p["run"].get("from_summary")]
+    assert summarised, "the watcher saw the runs end in a list"
+    control.clear_journal()
+
+    operator = DataflowInvokeRunOperator(task_id="spark", execute="oci://code@namespace/job.py")
+    result = operator.execute_complete(task_context(), summarised[0])
+
+    assert result["state"] == "SUCCEEDED" and result["execute"].startswith("oci://code@namespace/job.py")
+    assert "from_summary" not in result
+    assert _calls(control)["get"] == 1
 
 
 def test_runs_beyond_the_first_page_are_seen_in_the_snapshot(hook: DataflowHook, control: EmulatorControl) -> None:
