@@ -100,3 +100,32 @@ def test_trigger_round_trips_through_serialize() -> None:
     rebuilt = DataflowRunTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     json.dumps(kwargs)  # only plain JSON types: nothing that fails at defer time
+
+
+def test_a_trigger_serialised_by_the_previous_release_still_deserialises() -> None:
+    """0.1.0 wrote these kwargs (no compartment_id); such triggers learn the compartment from their first read."""
+    previous_release = {
+        "run_id": "ocid1.dataflowrun.oc1..r",
+        "oci_conn_id": "oci_dataflow_default",
+        "region": None,
+        "poll_interval": 30.0,
+        "target_states": ["CANCELED", "FAILED", "STOPPED", "SUCCEEDED"],
+        "deadline": None,
+        "timeout": None,
+        "cancel_on_kill": True,
+    }
+    trigger = DataflowRunTrigger(**previous_release)
+    assert trigger.compartment_id is None
+    assert trigger.serialize()[1] == {**previous_release, "compartment_id": None}
+
+
+def test_start_from_trigger_hands_every_templated_run_field_to_the_trigger() -> None:
+    op = _operator(start_from_trigger=True, display_name="{{ params.name }}", arguments=["--day", "{{ ds }}"])
+    args = op.start_trigger_args
+    assert args is not None
+    assert args.trigger_cls == "airflow_provider_dataflow.triggers.submit.DataflowSubmitRunTrigger"
+    kwargs = args.trigger_kwargs or {}
+    run_field_attributes = [f for f in op.template_fields if f not in ("opc_parent_rpt_url", "region")]
+    assert set(run_field_attributes) <= set(kwargs), "the triggerer renders only fields it is handed"
+    assert kwargs["display_name"] == "{{ params.name }}" and kwargs["spark_submit"] == op.spark_submit
+    json.dumps(kwargs)

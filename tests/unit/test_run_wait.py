@@ -1,0 +1,101 @@
+"""The wait rules without I/O: a scripted performer answers the steps ``wait_steps`` asks for."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataflow import run_wait
+from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.run_wait import Cancel, Get, Poll, Step, drive, wait_steps
+
+LOG = logging.getLogger(__name__)
+START = 1_800_000_000.0
+
+
+class FakeClock:
+    """Stands in for the ``time`` module in run_wait; the script advances it by each step's delay."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(run_wait, "time", fake)
+    return fake
+
+
+class Script:
+    """Answers each step with the next scripted result (a run state, an error, or a cancel outcome)."""
+
+    def __init__(self, clock: FakeClock, *answers: Any) -> None:
+        self.clock = clock
+        self.answers = list(answers)
+        self.steps: list[Step] = []
+
+    def __call__(self, step: Step) -> Any:
+        self.steps.append(step)
+        if not isinstance(step, Cancel):
+            self.clock.now += step.delay
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer if isinstance(answer, bool) else {"id": "r", "state": answer}
+
+
+def _wait(script: Script, deadline: float | None = None, targets: tuple[str, ...] = ()) -> dict[str, Any]:
+    steps = wait_steps("r", poll_interval=10.0, target_states=targets, deadline=deadline, timeout=60.0, log=LOG)
+    return drive(steps, script)
+
+
+def test_polls_until_a_terminal_state_telling_watchers_the_state_already_seen(clock: FakeClock) -> None:
+    script = Script(clock, "ACCEPTED", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED")
+    assert _wait(script) == {"status": "done", "run": {"id": "r", "state": "SUCCEEDED"}}
+    assert [type(s) for s in script.steps] == [Poll] * 4
+    assert [s.known_state for s in script.steps if isinstance(s, Poll)] == [
+        None,
+        "ACCEPTED",
+        "IN_PROGRESS",
+        "IN_PROGRESS",
+    ]
+    assert [s.delay for s in script.steps if isinstance(s, Poll)] == [0.0, 10.0, 10.0, 10.0]
+
+
+def test_a_target_state_ends_the_wait_early(clock: FakeClock) -> None:
+    assert _wait(Script(clock, "ACCEPTED", "IN_PROGRESS"), targets=("IN_PROGRESS",))["run"]["state"] == "IN_PROGRESS"
+
+
+def test_transient_errors_back_off_and_permanent_ones_end_the_wait(clock: FakeClock) -> None:
+    busy = DataflowServiceError("429", status=429, transient=True, retry_after=3.0)
+    gone = DataflowServiceError("404 NotAuthorizedOrNotFound", status=404)
+    script = Script(clock, "ACCEPTED", busy, busy, gone)
+    payload = _wait(script)
+    assert payload == {"status": "error", "run_id": "r", "message": "404 NotAuthorizedOrNotFound"}
+    delays = [s.delay for s in script.steps if isinstance(s, Poll)]
+    assert 3.0 <= delays[2] <= 3.3 and 3.0 <= delays[3] <= 3.3, "Retry-After is honoured"
+
+
+def test_the_deadline_cancels_and_confirms_then_reports_a_timeout(clock: FakeClock) -> None:
+    script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", True, "CANCELING", "CANCELED")
+    payload = _wait(script, deadline=START + 15)
+    assert payload["status"] == "timeout" and "cancelled it" in payload["message"]
+    assert [type(s) for s in script.steps][-3:] == [Cancel, Get, Get]
+    polls = [s for s in script.steps if isinstance(s, Poll)]
+    assert [p.delay for p in polls] == [0.0, 10.0, 5.0], "the last poll is cut short so the deadline is on time"
+    assert {p.deadline for p in polls} == {START + 15}, "watchers never answer past the deadline"
+
+
+def test_a_failed_cancel_at_the_deadline_is_an_error_naming_both(clock: FakeClock) -> None:
+    script = Script(clock, DataflowServiceError("cancel refused", status=400))
+    payload = _wait(script, deadline=START - 1)
+    assert payload["status"] == "error" and "cancelling the run failed" in payload["message"]
