@@ -10,6 +10,7 @@ newest first, only back to the oldest of them, instead of reading each with a GE
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,18 +19,32 @@ from airflow_provider_dataflow.run_state import TERMINAL_STATES, RunState
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 
+
+@dataclass(frozen=True, slots=True)
+class ListedRun:
+    """What a watcher keeps of a run summary: the SDK object itself is dropped with its page."""
+
+    state: str
+    lifecycle_details: str | None
+    time_created: datetime
+
+    @classmethod
+    def of(cls, summary: Any) -> ListedRun:
+        return cls(summary.lifecycle_state, summary.lifecycle_details, summary.time_created)
+
+
 ACTIVE_LISTED = (RunState.ACCEPTED, RunState.IN_PROGRESS, RunState.CANCELING, RunState.STOPPING)
 ENDED_LISTED = tuple(sorted(TERMINAL_STATES, key=lambda state: state.value))
 
 
-async def snapshot_active_runs(hook: DataflowHook, compartment_id: str) -> dict[str, Any]:
-    """``{run_id: RunSummary}`` for every run in ``ACTIVE_LISTED``; raises on any failed page."""
-    snapshot: dict[str, Any] = {}
+async def snapshot_active_runs(hook: DataflowHook, compartment_id: str) -> dict[str, ListedRun]:
+    """Every run in ``ACTIVE_LISTED``, by id; raises on any failed page."""
+    snapshot: dict[str, ListedRun] = {}
     for state in ACTIVE_LISTED:
         page: str | None = None
         while True:
             summaries, page = await hook.alist_runs_page(compartment_id, state.value, page)
-            snapshot.update(summaries)
+            snapshot.update((run_id, ListedRun.of(summary)) for run_id, summary in summaries.items())
             if not page:
                 break
     return snapshot
@@ -43,12 +58,12 @@ async def find_ended_runs(hook: DataflowHook, compartment_id: str, created: Mapp
     """
     wanted = set(created)
     oldest = min(created.values())
-    found: dict[str, Any] = {}
+    found: dict[str, ListedRun] = {}
     for state in ENDED_LISTED:
         page: str | None = None
         while wanted - found.keys():
             summaries, page = await hook.alist_runs_page(compartment_id, state.value, page)
-            found.update({run_id: summary for run_id, summary in summaries.items() if run_id in wanted})
+            found.update((run_id, ListedRun.of(s)) for run_id, s in summaries.items() if run_id in wanted)
             if not page or any(summary.time_created < oldest for summary in summaries.values()):
                 break
     return found

@@ -40,9 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.backoff import Backoff
 from airflow_provider_dataflow.exceptions import DataflowServiceError
-from airflow_provider_dataflow.hooks.run_attributes import run_attributes
 from airflow_provider_dataflow.run_wait import FROM_SUMMARY, Poll, log_transient, wait_is_over
-from airflow_provider_dataflow.run_watch.listing import find_ended_runs, snapshot_active_runs
+from airflow_provider_dataflow.run_watch.listing import ListedRun, find_ended_runs, snapshot_active_runs
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -63,12 +62,15 @@ class WatchConfig:
     read_concurrency: int = 4  # GETs in flight at once when many runs end in one interval (= SDK threads)
 
 
-@dataclass(eq=False)
+_LOOK_AGAIN: dict[str, Any] = {}  # a waiter's timer fired: check the deadline and the loop's health
+
+
+@dataclass(eq=False, slots=True)
 class _Waiter:
     known_state: str | None
     target_states: tuple[str, ...]
     poll_interval: float
-    future: asyncio.Future[dict[str, Any] | None] = field(repr=False)
+    future: asyncio.Future[dict[str, Any] | None] = field(init=False, repr=False)
 
     def resolve(self, run: dict[str, Any] | None) -> None:
         if not self.future.done():
@@ -125,7 +127,7 @@ class CompartmentWatcher:
         when the loop has died: no trigger waits on a watcher that no longer looks.
         """
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(poll.known_state, poll.target_states, poll.poll_interval, loop.create_future())
+        waiter = _Waiter(poll.known_state, poll.target_states, poll.poll_interval)
         self._waiters.setdefault(run_id, set()).add(waiter)
         self._ensure_running()
         try:
@@ -133,9 +135,14 @@ class CompartmentWatcher:
                 timeout = self._stale_after()
                 if poll.deadline is not None:
                     timeout = min(timeout, poll.deadline - time.time())
-                done, _ = await asyncio.wait({waiter.future}, timeout=max(0.0, timeout))
-                if done:
-                    return waiter.future.result()
+                waiter.future = loop.create_future()
+                timer = loop.call_later(max(0.0, timeout), waiter.resolve, _LOOK_AGAIN)  # cheaper than wait_for
+                try:
+                    run = await waiter.future
+                finally:
+                    timer.cancel()
+                if run is not _LOOK_AGAIN:
+                    return run
                 if (poll.deadline is not None and time.time() >= poll.deadline) or not self._healthy():
                     return None
         finally:
@@ -212,25 +219,24 @@ class CompartmentWatcher:
         to_read = [run_id for run_id in missing if run_id not in ended]  # not listed yet, or another compartment
         await _for_each_bounded(to_read, self._read, self._config.read_concurrency)
 
-    def _compare(self, snapshot: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[str]]:
-        """Watched runs the snapshot shows (with their summaries), and the watched runs it does not."""
+    def _compare(self, snapshot: dict[str, ListedRun]) -> tuple[list[tuple[str, ListedRun]], list[str]]:
+        """Watched runs the snapshot shows, and the watched runs it does not."""
         changes, missing = [], []
         for run_id in self._waiters:
-            summary = snapshot.get(run_id)
-            if summary is None:
+            listed = snapshot.get(run_id)
+            if listed is None:
                 missing.append(run_id)
             else:
-                self._created[run_id] = summary.time_created
-                changes.append((run_id, summary))
+                self._created[run_id] = listed.time_created
+                changes.append((run_id, listed))
         return changes, missing
 
-    async def _wake(self, changes: list[tuple[str, Any]]) -> None:
+    async def _wake(self, changes: list[tuple[str, ListedRun]]) -> None:
         """Resume the waiters whose run is no longer in the state they saw, a batch per loop turn."""
         woken = 0
-        for run_id, summary in changes:
-            state = summary.lifecycle_state
-            for waiter in [w for w in self._waiters.get(run_id, ()) if w.known_state != state]:
-                waiter.resolve(_summary_run(summary, wait_is_over(state, waiter.target_states)))
+        for run_id, listed in changes:
+            for waiter in [w for w in self._waiters.get(run_id, ()) if w.known_state != listed.state]:
+                waiter.resolve(_listed_run(run_id, listed, wait_is_over(listed.state, waiter.target_states)))
                 woken += 1
                 if woken % WAKE_BATCH == 0:
                     await asyncio.sleep(0)
@@ -248,11 +254,10 @@ class CompartmentWatcher:
                 waiter.resolve(run)
 
 
-def _summary_run(summary: Any, ends_the_wait: bool) -> dict[str, Any]:
-    """What a waiter needs from a summary: its state, or (when its wait ends) everything the summary has."""
-    if ends_the_wait:
-        return {**run_attributes(summary), FROM_SUMMARY: True}
-    return {"id": summary.id, "state": summary.lifecycle_state, "lifecycle_details": summary.lifecycle_details}
+def _listed_run(run_id: str, listed: ListedRun, ends_the_wait: bool) -> dict[str, Any]:
+    """What a waiter needs from a list: the state; when its wait ends, a mark that the task must read the rest."""
+    run = {"id": run_id, "state": listed.state, "lifecycle_details": listed.lifecycle_details}
+    return {**run, FROM_SUMMARY: True} if ends_the_wait else run
 
 
 async def _for_each_bounded(items: Iterable[str], fn: Callable[[str], Awaitable[None]], limit: int) -> None:
