@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 COMPARTMENT = "ocid1.compartment.oc1..emulatorbenchmark"
@@ -34,34 +29,16 @@ def main() -> None:
     args = parser.parse_args()
 
     from airflow_provider_dataflow.testing.credentials import generate_test_credentials
-    from airflow_provider_dataflow.testing.emulator import EmulatorControl
+    from airflow_provider_dataflow.testing.emulator import EmulatorControl, emulator_process
 
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
     creds = generate_test_credentials()
-    with tempfile.TemporaryDirectory() as tmp:
-        public_key = Path(tmp) / "public.pem"
-        public_key.write_text(creds.public_key_pem)
-        process, url = _start_emulator(creds.key_id, public_key)
-        try:
-            rows = _measure(args, url, lambda: _client(creds, url), EmulatorControl(url, timeout=120))
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    # Runs start IN_PROGRESS at once and stay there for an hour, so the list filter has work to do.
+    with emulator_process(creds, "--accepted-seconds", "0", "--run-seconds", "3600") as url:
+        rows = _measure(args, url, lambda: _client(creds, url), EmulatorControl(url, timeout=120))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-
-
-def _start_emulator(key_id: str, public_key: Path) -> tuple[subprocess.Popen[str], str]:
-    """Runs start IN_PROGRESS at once and stay there for an hour, so the list filter has work to do."""
-    command = [sys.executable, "-m", "airflow_provider_dataflow.testing.emulator", "--port", "0"]
-    command += ["--accepted-seconds", "0", "--run-seconds", "3600", "--public-key", f"{key_id}={public_key}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    match = re.search(r"http://\S+", process.stdout.readline())
-    if not match:
-        raise RuntimeError("the emulator did not start")
-    return process, match.group(0)
 
 
 def _client(creds: Any, url: str) -> Any:

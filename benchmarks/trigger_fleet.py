@@ -22,13 +22,10 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 COMPARTMENT = "ocid1.compartment.oc1..benchmark"
@@ -51,31 +48,14 @@ def main() -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     from airflow_provider_dataflow.testing.credentials import generate_test_credentials
+    from airflow_provider_dataflow.testing.emulator import emulator_process
 
     creds = generate_test_credentials()
-    with tempfile.TemporaryDirectory() as tmp:
-        public_key = Path(tmp) / "public.pem"
-        public_key.write_text(creds.public_key_pem)
-        emulator, url = _start_emulator(creds.key_id, public_key, args.run_seconds)
+    with emulator_process(creds, "--accepted-seconds", "2", "--run-seconds", str(args.run_seconds)) as url:
         env = {**os.environ, f"AIRFLOW_CONN_{CONN_ID.upper()}": creds.airflow_connection_json(url, COMPARTMENT)}
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-        try:
-            results = {scenario: _run_scenario(scenario, url, args, env) for scenario in ("baseline", "provider")}
-        finally:
-            emulator.terminate()
-            emulator.wait(timeout=10)
+        results = {scenario: _run_scenario(scenario, url, args, env) for scenario in ("baseline", "provider")}
     _print_table(args, results["baseline"], results["provider"])
-
-
-def _start_emulator(key_id: str, public_key: Path, run_seconds: float) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "airflow_provider_dataflow.testing.emulator", "--port", "0"]
-    command += ["--accepted-seconds", "2", "--run-seconds", str(run_seconds), "--public-key", f"{key_id}={public_key}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    match = re.search(r"http://\S+", process.stdout.readline())
-    if not match:
-        raise RuntimeError("the emulator did not start")
-    return process, match.group(0)
 
 
 def _run_scenario(scenario: str, url: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:

@@ -27,10 +27,8 @@ import itertools
 import json
 import math
 import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -67,41 +65,24 @@ def main() -> None:
 
 def compare(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from airflow_provider_dataflow.testing.credentials import generate_test_credentials
+    from airflow_provider_dataflow.testing.emulator import emulator_process
 
     creds = generate_test_credentials()
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        public_key = Path(tmp) / "public.pem"
-        public_key.write_text(creds.public_key_pem)
-        for scenario in args.scenarios.split(","):
-            emulator, url = _start_emulator(creds.key_id, public_key)
+    for scenario in args.scenarios.split(","):
+        with emulator_process(creds, "--accepted-seconds", "2", "--journal-limit", "0") as url:
             env = {**os.environ, f"AIRFLOW_CONN_{CONN_ID.upper()}": creds.airflow_connection_json(url, COMPARTMENT)}
             env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
             if scenario == "per_run":  # the baseline predates the request budget
                 env["AIRFLOW__OCI_DATAFLOW__MAX_REQUESTS_PER_SECOND"] = "1000000"
-            try:
-                _create_workload(url, args)
-                command = [sys.executable, __file__, "--scenario", scenario, "--emulator", url]
-                command += ["--runs", str(args.runs), "--poll-interval", str(args.poll_interval)]
-                done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-                if done.returncode != 0:
-                    raise RuntimeError(f"scenario {scenario} failed:\n{done.stderr[-3000:]}")
-                results[scenario] = json.loads(done.stdout.strip().splitlines()[-1])
-            finally:
-                emulator.terminate()
-                emulator.wait(timeout=10)
+            _create_workload(url, args)
+            command = [sys.executable, __file__, "--scenario", scenario, "--emulator", url]
+            command += ["--runs", str(args.runs), "--poll-interval", str(args.poll_interval)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"scenario {scenario} failed:\n{done.stderr[-3000:]}")
+            results[scenario] = json.loads(done.stdout.strip().splitlines()[-1])
     return results
-
-
-def _start_emulator(key_id: str, public_key: Path) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "airflow_provider_dataflow.testing.emulator", "--port", "0"]
-    command += ["--accepted-seconds", "2", "--journal-limit", "0", "--public-key", f"{key_id}={public_key}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    match = re.search(r"http://\S+", process.stdout.readline())
-    if not match:
-        raise RuntimeError("the emulator did not start")
-    return process, match.group(0)
 
 
 def _create_workload(url: str, args: argparse.Namespace) -> None:

@@ -23,11 +23,10 @@ from airflow_provider_dataflow.run_outcome import resolve_outcome
 from airflow_provider_dataflow.run_state import success_states
 from airflow_provider_dataflow.run_wait import cancel_run, done_payload, wait_for_run, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger, submit_kwargs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-SUBMIT_TRIGGER = "airflow_provider_dataflow.triggers.submit.DataflowSubmitRunTrigger"
 
 
 class DataflowInvokeRunOperator(BaseOperator):
@@ -174,19 +173,11 @@ class DataflowInvokeRunOperator(BaseOperator):
             raise DataflowInvalidInputError(
                 "start_from_trigger", "waits in the triggerer, so it cannot be combined with asynchronous=True"
             )
-        kwargs = {
-            "oci_conn_id": self.oci_conn_id,
-            "region": self.region,
-            "opc_parent_rpt_url": self.opc_parent_rpt_url,
-            "poll_interval": self.poll_interval,
-            "timeout": self.timeout,
-            "timeout_sets_max_duration": self.timeout_sets_max_duration,
-            "cancel_on_kill": self.cancel_on_kill,
-            "reattach_policy": self.reattach_policy.value,
-            "wait_for_termination": self.wait_for_termination,
-            **{name: getattr(self, name) for name in FIELD_ATTRIBUTES},
-        }
-        return StartTriggerArgs(trigger_cls=SUBMIT_TRIGGER, trigger_kwargs=kwargs, next_method="execute_complete")
+        return StartTriggerArgs(
+            trigger_cls=f"{DataflowSubmitRunTrigger.__module__}.{DataflowSubmitRunTrigger.__qualname__}",
+            trigger_kwargs=submit_kwargs(self),
+            next_method="execute_complete",
+        )
 
     @cached_property
     def hook(self) -> DataflowHook:

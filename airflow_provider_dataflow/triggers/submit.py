@@ -32,6 +32,26 @@ from airflow_provider_dataflow.run_state import success_states
 from airflow_provider_dataflow.run_wait import done_payload, error_payload, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
+# The operator's settings this trigger takes, besides its run fields (FIELD_ATTRIBUTES).
+SETTINGS = (
+    "oci_conn_id",
+    "region",
+    "opc_parent_rpt_url",
+    "poll_interval",
+    "timeout",
+    "timeout_sets_max_duration",
+    "cancel_on_kill",
+    "reattach_policy",
+    "wait_for_termination",
+)
+
+
+def submit_kwargs(holder: Any) -> dict[str, Any]:
+    """The trigger's kwargs, read from an operator or a trigger: the same names on both."""
+    kwargs = {name: getattr(holder, name) for name in (*SETTINGS, *FIELD_ATTRIBUTES)}
+    kwargs["reattach_policy"] = ReattachPolicy(kwargs["reattach_policy"]).value
+    return kwargs
+
 
 class DataflowSubmitRunTrigger(DataflowRunTrigger):
     """Validate, create (or reattach to) the run, then wait as :class:`DataflowRunTrigger` does.
@@ -74,19 +94,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         self._creating: asyncio.Future[dict[str, Any]] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = {
-            "oci_conn_id": self.oci_conn_id,
-            "region": self.region,
-            "opc_parent_rpt_url": self.opc_parent_rpt_url,
-            "poll_interval": self.poll_interval,
-            "timeout": self.timeout,
-            "timeout_sets_max_duration": self.timeout_sets_max_duration,
-            "cancel_on_kill": self.cancel_on_kill,
-            "reattach_policy": self.reattach_policy,
-            "wait_for_termination": self.wait_for_termination,
-            **{name: getattr(self, name) for name in FIELD_ATTRIBUTES},
-        }
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
+        return f"{type(self).__module__}.{type(self).__qualname__}", submit_kwargs(self)
 
     def _hook(self) -> DataflowHook:
         return DataflowHook(self.oci_conn_id, region=self.region, opc_parent_rpt_url=self.opc_parent_rpt_url)

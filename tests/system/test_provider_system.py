@@ -17,6 +17,8 @@ import pytest
 from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
 from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
+from .waiting import wait_for
+
 pytestmark = pytest.mark.system
 
 DEFERRED_DAG = "system_dataflow_deferred"
@@ -24,15 +26,6 @@ DEFERRED_DAG = "system_dataflow_deferred"
 
 def _runs_named(emulator: DataflowEmulator, display_name: str) -> list[dict[str, Any]]:
     return [run for run in emulator.control.runs() if run["displayName"] == display_name]
-
-
-def _wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_example_dags_parse_without_import_errors(stack: AirflowStack) -> None:
@@ -62,9 +55,9 @@ def test_worker_killed_after_create_reattaches_on_retry(stack: AirflowStack, emu
     emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=12)
     api = stack.api
     run_id = api.trigger_dag("system_dataflow_sync_retry", conf={"display_name": name})
-    _wait_for(lambda: _runs_named(emulator, name), 60, "the run to be created")
+    wait_for(lambda: _runs_named(emulator, name), 60, "the run to be created")
     ti = api.task_instance("system_dataflow_sync_retry", run_id, "spark")
-    worker = _wait_for(lambda: _task_process(ti["id"]), 30, "the task's worker process")
+    worker = wait_for(lambda: _task_process(ti["id"]), 30, "the task's worker process")
     worker.send_signal(signal.SIGKILL)
 
     assert api.wait_for_dag_run("system_dataflow_sync_retry", run_id, timeout=120) == "success"
@@ -99,10 +92,10 @@ def test_marking_a_deferred_task_failed_cancels_the_run(stack: AirflowStack, emu
     run_id = _start_deferred(stack, name)
     # A task marked failed before the triggerer picked its trigger up has no trigger to kill.
     (run,) = _runs_named(emulator, name)
-    _wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
     marked = time.monotonic()
     api.set_task_state(DEFERRED_DAG, run_id, "spark", "failed")
-    _wait_for(lambda: _runs_named(emulator, name)[0]["lifecycleState"] == "CANCELED", 30, "the run to be CANCELED")
+    wait_for(lambda: _runs_named(emulator, name)[0]["lifecycleState"] == "CANCELED", 30, "the run to be CANCELED")
     assert time.monotonic() - marked < 30
 
 
@@ -159,7 +152,7 @@ def test_backfill_of_seven_days_runs_each_day_once(stack: AirflowStack, emulator
     def backfill_runs() -> list[dict[str, Any]]:
         return list(stack.api.get(f"/dags/{dag_id}/dagRuns", params={"run_type": "backfill"})["dag_runs"])
 
-    _wait_for(
+    wait_for(
         lambda: len(backfill_runs()) == 7 and all(r["state"] == "success" for r in backfill_runs()),
         300,
         "seven backfilled days to succeed",

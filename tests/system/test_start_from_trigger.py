@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
 
 from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
 from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
+from .waiting import wait_for
+
 pytestmark = pytest.mark.system
 
 DAG_ID = "system_dataflow_start_from_trigger"
-
-
-def _wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_the_triggerer_submits_rendered_fields_and_a_retry_reattaches(
@@ -32,7 +22,7 @@ def test_the_triggerer_submits_rendered_fields_and_a_retry_reattaches(
     api = stack.api
     run_id = api.trigger_dag(DAG_ID, conf={"display_name": name})
 
-    (run,) = _wait_for(lambda: [r for r in emulator.control.runs() if r["displayName"] == name], 90, "the run")
+    (run,) = wait_for(lambda: [r for r in emulator.control.runs() if r["displayName"] == name], 90, "the run")
     ti = api.task_instance(DAG_ID, run_id, "spark")
     assert ti["state"] == "deferred" and ti["queued_when"] is None, "no worker was involved in submitting"
     assert run["execute"] == f"oci://code@namespace/job.py --dag-run {run_id}", "Jinja reached the service rendered"

@@ -6,5 +6,6 @@ wall clock, with behaviours, faults and a request journal controlled from tests.
 
 from airflow_provider_dataflow.testing.emulator.control import EmulatorControl, EmulatorControlError
 from airflow_provider_dataflow.testing.emulator.emulator import DataflowEmulator
+from airflow_provider_dataflow.testing.emulator.process import emulator_process
 
-__all__ = ["DataflowEmulator", "EmulatorControl", "EmulatorControlError"]
+__all__ = ["DataflowEmulator", "EmulatorControl", "EmulatorControlError", "emulator_process"]

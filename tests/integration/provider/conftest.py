@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +10,7 @@ import pytest
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.testing.credentials import TestCredentials, generate_test_credentials
 from airflow_provider_dataflow.testing.emulator import DataflowEmulator, EmulatorControl
+from airflow_provider_dataflow.testing.emulator import emulator_process as run_emulator_process
 
 COMPARTMENT = "ocid1.compartment.oc1..emulator"
 
@@ -89,18 +87,7 @@ def task_context(try_number: int = 1, store: MemoryStateStore | None = None) -> 
 
 
 @pytest.fixture(scope="module")
-def emulator_process(creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def emulator_process(creds: TestCredentials) -> Iterator[str]:
     """The emulator in its own process, for measurements its threads must not distort (the GIL)."""
-    public_key = tmp_path_factory.mktemp("keys") / "public.pem"
-    public_key.write_text(creds.public_key_pem)
-    command = [sys.executable, "-m", "airflow_provider_dataflow.testing.emulator", "--port", "0"]
-    command += ["--public-key", f"{creds.key_id}={public_key}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        match = re.search(r"http://\S+", process.stdout.readline())
-        assert match, "the emulator did not print its address"
-        yield match.group(0)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with run_emulator_process(creds) as url:
+        yield url
