@@ -27,6 +27,18 @@ class DataflowRunTimeoutError(DataflowRunError):
     """The wait passed the operator's ``timeout``; the run was cancelled."""
 
 
+class DataflowCapacityError(AirflowException):
+    """Capacity or a limit ran out; the same request may well succeed later (retry after a delay)."""
+
+
+class DataflowApplicationError(DataflowRunError):
+    """The Spark application failed (driver exited non-zero): a retry repeats the failure and its cost."""
+
+
+class DataflowRunCapacityError(DataflowRunError, DataflowCapacityError):
+    """The run FAILED before it started because the service had no capacity for it."""
+
+
 class DataflowServiceError(AirflowException):
     """A Data Flow call failed; ``transient`` says whether waiting and retrying may help."""
 
@@ -44,3 +56,11 @@ class DataflowServiceError(AirflowException):
         self.transient = transient
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class DataflowLimitExceededError(DataflowServiceError, DataflowCapacityError):
+    """400 LimitExceeded or QuotaExceeded: the tenancy's service limit or quota is used up for now."""
+
+
+class DataflowRequestRejectedError(DataflowServiceError):
+    """400 InvalidParameter, 401 or 404 NotAuthorizedOrNotFound: the same request fails again."""

@@ -6,11 +6,8 @@ import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dataflow.exceptions import (
-    DataflowRunError,
-    DataflowRunTimeoutError,
-    DataflowServiceError,
-)
+from airflow_provider_dataflow.exceptions import DataflowRunTimeoutError, DataflowServiceError
+from airflow_provider_dataflow.failure_kind import run_error
 from airflow_provider_dataflow.hooks.dataflow import APPLICATION_LOGS
 from airflow_provider_dataflow.run_wait import ERROR, FROM_SUMMARY, TIMEOUT
 
@@ -47,7 +44,7 @@ def resolve_outcome(
     details = run.get("lifecycle_details") or "no lifecycle details given"
     if log_tail_lines > 0:
         log.error("%s", failure_report(hook, run, log_tail_lines))
-    raise DataflowRunError(f"Data Flow run {run.get('id')} ended {run.get('state')}: {details}", run)
+    raise run_error(f"Data Flow run {run.get('id')} ended {run.get('state')}: {details}", run)
 
 
 def failure_report(hook: DataflowHook, run: dict[str, Any], lines: int) -> str:

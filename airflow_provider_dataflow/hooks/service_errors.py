@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.failure_kind import service_error_class
 
 if TYPE_CHECKING:
     from oci.exceptions import ServiceError
@@ -33,7 +34,7 @@ class CallFailure:
     retry_after: float | None = None
 
     def to_exception(self) -> DataflowServiceError:
-        return DataflowServiceError(
+        return service_error_class(self.status, self.code)(
             self.message,
             status=self.status,
             code=self.code,

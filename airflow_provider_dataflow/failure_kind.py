@@ -1,0 +1,72 @@
+"""Sort failed runs and calls by kind: the user's Spark code, capacity, a rejected request.
+
+The exception a task raises (and so the retry policy's decision) and the ``oci_dataflow.run.*``
+metrics both come from here, so a dashboard and the retry decisions never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any
+
+from airflow_provider_dataflow.exceptions import (
+    DataflowApplicationError,
+    DataflowLimitExceededError,
+    DataflowRequestRejectedError,
+    DataflowRunCapacityError,
+    DataflowRunError,
+    DataflowServiceError,
+)
+from airflow_provider_dataflow.run_state import RunState
+
+LIMIT_CODES = frozenset({"LimitExceeded", "QuotaExceeded"})
+# lifecycleDetails of a run the service could not place; such a run never reaches IN_PROGRESS.
+CAPACITY_DETAILS = re.compile(
+    r"out of (host )?capacity|insufficient capacity|not enough capacity|capacity (is )?(not available|unavailable)"
+    r"|limit ?exceeded|quota ?exceeded",
+    re.IGNORECASE,
+)
+
+
+class RunEnd(str, Enum):
+    """How a run ended, as the metric ``oci_dataflow.run.ended.<kind>`` names it."""
+
+    SUCCEEDED = "succeeded"
+    APPLICATION_FAILURE = "application_failure"
+    CAPACITY_FAILURE = "capacity_failure"
+    CANCELED = "canceled"
+    STOPPED = "stopped"
+
+
+def run_end(run: dict[str, Any]) -> RunEnd | None:
+    """The kind of a terminal run's end; None while the run has not ended."""
+    state = RunState.parse(run.get("state"))
+    if state is RunState.FAILED:
+        if CAPACITY_DETAILS.search(run.get("lifecycle_details") or ""):
+            return RunEnd.CAPACITY_FAILURE
+        return RunEnd.APPLICATION_FAILURE
+    return {
+        RunState.SUCCEEDED: RunEnd.SUCCEEDED,
+        RunState.CANCELED: RunEnd.CANCELED,
+        RunState.STOPPED: RunEnd.STOPPED,
+    }.get(state)  # type: ignore[arg-type]
+
+
+def run_error(message: str, run: dict[str, Any]) -> DataflowRunError:
+    """The exception for a run that ended in a state the task treats as failure."""
+    kind = run_end(run)
+    if kind is RunEnd.CAPACITY_FAILURE:
+        return DataflowRunCapacityError(message, run)
+    if kind is RunEnd.APPLICATION_FAILURE:
+        return DataflowApplicationError(message, run)
+    return DataflowRunError(message, run)
+
+
+def service_error_class(status: int | None, code: str | None) -> type[DataflowServiceError]:
+    """400 LimitExceeded/QuotaExceeded: capacity; other 400s, 401 and 404: rejected; the rest as is."""
+    if status == 400 and code in LIMIT_CODES:
+        return DataflowLimitExceededError
+    if status in (400, 401, 404):
+        return DataflowRequestRejectedError
+    return DataflowServiceError
