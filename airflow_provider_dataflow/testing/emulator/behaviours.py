@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataflow.testing.emulator.lifecycle import OUTCOMES
+from airflow_provider_dataflow.testing.emulator.lifecycle import NO_CAPACITY, OUTCOMES
 
 DEFAULT_FAILURE_DETAILS = "Run failed: the Spark application exited with status 1. See the stderr log for details."
+NO_CAPACITY_DETAILS = "Run failed to start: out of host capacity for the requested shape. Try again later."
+BEHAVIOUR_OUTCOMES = (*OUTCOMES, NO_CAPACITY)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class Behaviour:
 
     @property
     def failure_details(self) -> str:
-        return self.lifecycle_details or DEFAULT_FAILURE_DETAILS
+        default = NO_CAPACITY_DETAILS if self.outcome == NO_CAPACITY else DEFAULT_FAILURE_DETAILS
+        return self.lifecycle_details or default
 
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Behaviour:
@@ -59,8 +62,8 @@ class Behaviour:
         except (re.error, TypeError) as exc:
             raise ValueError(f"displayNameRegex is not a valid regex: {exc}") from None
         outcome = payload.get("outcome", "SUCCEEDED")
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        if outcome not in BEHAVIOUR_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(BEHAVIOUR_OUTCOMES)}, got {outcome!r}")
         tags = payload.get("freeformTags") or {}
         if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
             raise ValueError("freeformTags must be an object of strings")

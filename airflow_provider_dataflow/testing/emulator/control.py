@@ -57,7 +57,11 @@ class EmulatorControl:
         data_read_in_bytes: int | None = None,
         data_written_in_bytes: int | None = None,
     ) -> str:
-        """Register a behaviour for runs created from now on; returns its id. First match wins."""
+        """Register a behaviour for runs created from now on; returns its id. First match wins.
+
+        ``outcome`` is SUCCEEDED, FAILED (the application fails while IN_PROGRESS) or NO_CAPACITY
+        (ACCEPTED, then FAILED with out-of-capacity details, never IN_PROGRESS).
+        """
         payload = {
             "displayNameRegex": display_name_regex,
             "outcome": outcome,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "STOPPED")
 OUTCOMES = ("SUCCEEDED", "FAILED")
+# A behaviour outcome, not a state: ACCEPTED, then FAILED without ever starting (no capacity).
+NO_CAPACITY = "NO_CAPACITY"
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,13 @@ class Snapshot:
 
 
 def natural_schedule(created_at: float, timing: Timing, plan: Plan) -> list[Event]:
-    """ACCEPTED, IN_PROGRESS, then an outcome (BATCH) or STOPPING/STOPPED at a duration limit."""
+    """ACCEPTED, IN_PROGRESS, then an outcome (BATCH) or STOPPING/STOPPED at a duration limit.
+
+    A NO_CAPACITY run goes from ACCEPTED straight to FAILED, as when the service cannot place it.
+    """
     started = created_at + timing.accepted_seconds
+    if plan.outcome == NO_CAPACITY:
+        return [Event(created_at, "ACCEPTED"), Event(started, "FAILED", plan.failure_details)]
     events = [Event(created_at, "ACCEPTED"), Event(started, "IN_PROGRESS")]
     return events + _ending(started, timing, plan, not_before=started)
 
@@ -111,7 +118,7 @@ def replan(schedule: list[Event], now: float, timing: Timing, plan: Plan) -> lis
     """After an update of the duration limits: keep the past, plan the end again from the new limits."""
     history = _history(schedule, now)
     current = history[-1]
-    if current.state in TERMINAL_STATES or current.state in ("CANCELING", "STOPPING"):
+    if current.state in TERMINAL_STATES or current.state in ("CANCELING", "STOPPING") or plan.outcome == NO_CAPACITY:
         return schedule
     started = next((e.at for e in schedule if e.state == "IN_PROGRESS"), now)
     future = [e for e in schedule if e.at > now and e.state == "IN_PROGRESS"]
