@@ -296,6 +296,19 @@ class DataflowHook(BaseHook):
             raise
         return True
 
+    # -- applications --------------------------------------------------------------------------
+
+    def get_application(self, application_id: str) -> dict[str, Any]:
+        """Read an application (snake_case attributes), e.g. for the Spark properties its runs inherit."""
+        import oci
+        from oci.util import to_dict
+
+        response = self._call(
+            f"get application {application_id}",
+            lambda c: c.get_application(application_id, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY),
+        )
+        return to_dict(response.data)
+
     # -- logs ----------------------------------------------------------------------------------
 
     def list_run_logs(self, run_id: str) -> list[dict[str, Any]]:

@@ -14,11 +14,13 @@ from airflow.triggers.base import StartTriggerArgs
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.lineage.injection import inject_openlineage_properties, redact_transport_secrets
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
 from airflow_provider_dataflow.operators.run_recovery import ReattachPolicy, find_earlier_run, remember_run
 from airflow_provider_dataflow.operators.run_request import FIELD_ATTRIBUTES, run_fields_of
 from airflow_provider_dataflow.operators.run_submission import create_request
 from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
+from airflow_provider_dataflow.run_cost import RunCost, emit_metrics
 from airflow_provider_dataflow.run_outcome import resolve_outcome
 from airflow_provider_dataflow.run_state import success_states
 from airflow_provider_dataflow.run_wait import cancel_run, done_payload, wait_for_run, wait_is_over
@@ -26,6 +28,7 @@ from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger, submit_kwargs
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -61,6 +64,10 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
     :param start_from_trigger: Submit from the triggerer instead of a worker: the task takes no
         worker slot until the run has ended (see docs/scale.md for what this mode cannot do).
+    :param openlineage_inject_parent_job_info: Add ``spark.openlineage.parent*``/``rootParent*``
+        properties naming this task, so the Spark job's lineage events point back at it.
+    :param openlineage_inject_transport_info: Add the deployment's OpenLineage HTTP transport as
+        ``spark.openlineage.transport.*`` properties, so Spark sends its events where Airflow does.
     """
 
     template_fields: Sequence[str] = (
@@ -121,6 +128,12 @@ class DataflowInvokeRunOperator(BaseOperator):
         wait_for_termination: bool = False,
         log_tail_lines: int = 50,
         start_from_trigger: bool = False,
+        openlineage_inject_parent_job_info: bool = conf.getboolean(
+            "openlineage", "spark_inject_parent_job_info", fallback=False
+        ),
+        openlineage_inject_transport_info: bool = conf.getboolean(
+            "openlineage", "spark_inject_transport_info", fallback=False
+        ),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -162,7 +175,10 @@ class DataflowInvokeRunOperator(BaseOperator):
         if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int) or log_tail_lines < 0:
             raise DataflowInvalidInputError("log_tail_lines", f"must be a whole number >= 0, got {log_tail_lines!r}")
         self.log_tail_lines = log_tail_lines
+        self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
+        self.openlineage_inject_transport_info = openlineage_inject_transport_info
         self.run_id: str | None = None
+        self.last_run: dict[str, Any] | None = None
         self.start_from_trigger = start_from_trigger
         if start_from_trigger:
             self.start_trigger_args = self._start_trigger_args()
@@ -206,14 +222,23 @@ class DataflowInvokeRunOperator(BaseOperator):
         )
         run = find_earlier_run(context, self.hook, self.reattach_policy, details["compartment_id"], self.log)
         if run is None:
+            details = inject_openlineage_properties(
+                details,
+                context,
+                parent_job=self.openlineage_inject_parent_job_info,
+                transport=self.openlineage_inject_transport_info,
+                application_configuration=lambda app_id: self.hook.get_application(app_id).get("configuration") or {},
+                log=self.log,
+            )
             run = self.hook.create_run(details, retry_token=retry_token(context))
             self.log.info("Created Data Flow run %s (%s)", run["id"], run.get("state"))
         self._record_run(context, run["id"])
+        self.last_run = run
 
         success_states = self.success_states(run.get("type"))
         if self.asynchronous:
             remember_run(context, run["id"], task_succeeded=True)
-            return run
+            return redact_transport_secrets(run)
         if wait_is_over(run.get("state"), success_states):
             return self._finish(context, done_payload(run))
         deadline = time.time() + self.timeout if self.timeout else None
@@ -268,16 +293,37 @@ class DataflowInvokeRunOperator(BaseOperator):
         self.log.info("Console: %s", url)
 
     def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
-        run_type = (payload.get("run") or {}).get("type")
-        run = resolve_outcome(
-            payload,
-            hook=self.hook,
-            success_states=self.success_states(run_type),
-            log_tail_lines=self.log_tail_lines,
-            log=self.log,
-        )
+        """The outcome, closed by the run's cost line (also on failure) and its metrics."""
+        self.last_run = payload.get("run")
+        cost = RunCost.of(self.last_run) if self.last_run else None
+        try:
+            run = resolve_outcome(
+                payload,
+                hook=self.hook,
+                success_states=self.success_states((self.last_run or {}).get("type")),
+                log_tail_lines=self.log_tail_lines,
+                log=self.log,
+            )
+        finally:
+            if self.last_run and cost:
+                self.log.info("%s", cost.summary())
+                emit_metrics(self.last_run, cost, {"dag_id": context["ti"].dag_id, "task_id": context["ti"].task_id})
         remember_run(context, run["id"], task_succeeded=True)
-        return run
+        return {**redact_transport_secrets(run), "cost": RunCost.of(run).as_xcom()}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """Run facet ``oci_dataflow_run`` (id, console URL, state, type, duration, OCPU, bytes) and the job's source."""
+        from airflow_provider_dataflow.lineage.facets import operator_lineage
+
+        return operator_lineage(self.last_run, self._console_url())
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+    def _console_url(self) -> str | None:
+        if not self.last_run:
+            return None
+        return console_url(self.last_run["id"], self.hook.settings.region, self.hook.settings.console_url_template)
 
     def on_kill(self) -> None:
         """Cancel the run when the task is killed during the synchronous wait."""

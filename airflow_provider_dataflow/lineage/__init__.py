@@ -1,0 +1,1 @@
+"""OpenLineage for Data Flow runs (optional extra ``[openlineage]``): property injection and facets."""
