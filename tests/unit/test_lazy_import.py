@@ -18,3 +18,19 @@ def test_importing_the_provider_does_not_import_oci() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_provider_does_not_import_openlineage() -> None:
+    """With the extra installed, OpenLineage loads only when a task injects or reports lineage.
+
+    (Airflow's configuration itself reads every installed provider's ``get_provider_info``.)
+    """
+    code = (
+        "import sys\n"
+        "import airflow_provider_dataflow.operators.dataflow\n"
+        "import airflow_provider_dataflow.retry_policy\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'openlineage'\n"
+        "    or (m.startswith('airflow.providers.openlineage.') and not m.endswith('.get_provider_info'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
