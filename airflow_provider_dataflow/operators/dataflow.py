@@ -307,7 +307,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         finally:
             if self.last_run and cost:
                 self.log.info("%s", cost.summary())
-                emit_metrics(self.last_run, cost, {"dag_id": context["ti"].dag_id, "task_id": context["ti"].task_id})
+                emit_metrics(self.last_run, cost, {"dag_id": self.dag_id, "task_id": self.task_id})
         remember_run(context, run["id"], task_succeeded=True)
         return {**redact_transport_secrets(run), "cost": RunCost.of(run).as_xcom()}
 

@@ -67,7 +67,9 @@ def test_success_states_depend_on_run_type() -> None:
 
 def test_execute_complete_returns_the_run_attributes() -> None:
     op = _operator(log_tail_lines=0)
-    assert op.execute_complete({}, {"status": "done", "run": RUN}) == RUN
+    result = op.execute_complete({}, {"status": "done", "run": RUN})
+    assert result == {**RUN, "cost": result["cost"]}
+    assert result["cost"]["ocpu_hours"] == 0
 
 
 def test_execute_complete_fails_with_state_and_lifecycle_details() -> None:
