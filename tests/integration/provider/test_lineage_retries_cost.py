@@ -2,7 +2,8 @@
 
 OpenLineage is configured through Airflow's own settings with a composite transport: a file (the
 events the listener emitted) and an HTTP endpoint on 127.0.0.1 with an API key (so the transport,
-and its secret, are injected into Spark).
+and its secret, are injected into Spark). Airflow registers the OpenLineage listener when it loads
+plugins, once per process, so that DAG run happens in a fresh process, as on a worker.
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ def collector_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def dag(creds: Any) -> Any:
+def airflow_db() -> None:
+    """A migrated metadata database in the session's AIRFLOW_HOME (see tests/conftest.py)."""
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db: None) -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{DAG_ID}.py"))
@@ -115,15 +121,34 @@ def _task_instance(dag_run: Any, task_id: str) -> Any:
     return next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
 
 
-def _xcom(dag_run: Any, task_id: str) -> Any:
+def _xcom(run_id: str, task_id: str) -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         row = session.scalars(
-            XComModel.get_many(key="return_value", run_id=dag_run.run_id, dag_ids=DAG_ID, task_ids=task_id)
+            XComModel.get_many(key="return_value", run_id=run_id, dag_ids=DAG_ID, task_ids=task_id)
         ).first()
         return XComModel.deserialize_value(row) if row is not None else None
+
+
+def _dag_test_in_a_fresh_process(run_conf: dict[str, Any]) -> tuple[str, str, str]:
+    """``dag.test()`` in a new interpreter (inheriting this one's environment); (run id, state, output)."""
+    code = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"dag = DagBag(dag_folder={str(EXAMPLE_DAGS / f'{DAG_ID}.py')!r}).get_dag({DAG_ID!r})\n"
+        "dag_run = dag.test(run_conf=json.loads(sys.argv[1]))\n"
+        "print('DAG RUN', dag_run.run_id, dag_run.state)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(run_conf)], capture_output=True, text=True, timeout=300
+    )
+    output = result.stdout + result.stderr
+    last = [line for line in result.stdout.splitlines() if line.startswith("DAG RUN ")]
+    assert last, output
+    _, _, run_id, state = last[-1].split(" ")
+    return run_id, state, output
 
 
 def _events(path: Path, job_name: str) -> dict[str, dict[str, Any]]:
@@ -132,16 +157,14 @@ def _events(path: Path, job_name: str) -> dict[str, dict[str, Any]]:
 
 
 def test_both_paths_point_spark_lineage_at_their_task_without_overriding_user_keys(
-    dag: Any,
+    airflow_db: None,
     dataflow_conn: str,
     control: EmulatorControl,
     events_file: Path,
     application_id: str,
-    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    dag_run = dag.test(run_conf={"application_id": application_id})
-    assert dag_run.state == "success"
-    output = capfd.readouterr().out
+    run_id, state, output = _dag_test_in_a_fresh_process({"application_id": application_id})
+    assert state == "success"
 
     # execute path: --conf options in the spark-submit line, the user's own option kept.
     (submit,) = _create_bodies(control, "lineage-spark-submit")
@@ -187,7 +210,7 @@ def test_both_paths_point_spark_lineage_at_their_task_without_overriding_user_ke
     assert merged["spark.openlineage.transport.type"] == "console"
 
     # The transport's API key reaches Spark, not the task log or XCom.
-    result = _xcom(dag_run, "spark_submit")
+    result = _xcom(run_id, "spark_submit")
     assert API_KEY not in json.dumps(result)
     assert result["configuration"]["spark.openlineage.transport.transports.collector.auth.apiKey"] == "***"
     assert API_KEY not in output
@@ -241,7 +264,7 @@ def test_limit_exceeded_on_create_is_retried_then_succeeds_and_reports_cost(
     assert [post["status"] for post in posts] == [400, 200]
     (run,) = control.runs()
 
-    result = _xcom(dag_run, "spark_submit")
+    result = _xcom(dag_run.run_id, "spark_submit")
     cost = result["cost"]
     assert cost["total_ocpu"] == run["totalOCpu"]
     assert cost["run_seconds"] == run["runDurationInMilliseconds"] / 1000 > 0
