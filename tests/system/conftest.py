@@ -47,8 +47,17 @@ def emulator(creds: TestCredentials) -> Iterator[DataflowEmulator]:
 
 
 @pytest.fixture(scope="session")
+def openlineage_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the stack's OpenLineage listener writes every event it emits (file transport)."""
+    return tmp_path_factory.mktemp("openlineage") / "events.jsonl"
+
+
+@pytest.fixture(scope="session")
 def stack(
-    emulator: DataflowEmulator, creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
+    emulator: DataflowEmulator,
+    creds: TestCredentials,
+    openlineage_events: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AirflowStack]:
     """Airflow with ``oci_dataflow_default`` pointing at the emulator; stopped at the end of the session."""
     from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
@@ -64,6 +73,11 @@ def stack(
         env={
             "AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json,
             "AIRFLOW_CONN_OCI_DATAFLOW_WITH_PASSPHRASE": _with_passphrase(conn_json),
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                {"type": "file", "log_file_path": str(openlineage_events), "append": True}
+            ),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "system-tests",
+            "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
         },
         # A killed triggerer's triggers move to a new one once it is this many seconds silent.
         extra_config={"triggerer.triggerer_health_check_threshold": "10"},
