@@ -39,6 +39,9 @@ class RunEnd(str, Enum):
     STOPPED = "stopped"
 
 
+_ENDS = {RunState.SUCCEEDED: RunEnd.SUCCEEDED, RunState.CANCELED: RunEnd.CANCELED, RunState.STOPPED: RunEnd.STOPPED}
+
+
 def run_end(run: dict[str, Any]) -> RunEnd | None:
     """The kind of a terminal run's end; None while the run has not ended."""
     state = RunState.parse(run.get("state"))
@@ -46,11 +49,7 @@ def run_end(run: dict[str, Any]) -> RunEnd | None:
         if CAPACITY_DETAILS.search(run.get("lifecycle_details") or ""):
             return RunEnd.CAPACITY_FAILURE
         return RunEnd.APPLICATION_FAILURE
-    return {
-        RunState.SUCCEEDED: RunEnd.SUCCEEDED,
-        RunState.CANCELED: RunEnd.CANCELED,
-        RunState.STOPPED: RunEnd.STOPPED,
-    }.get(state)  # type: ignore[arg-type]
+    return _ENDS.get(state) if state is not None else None
 
 
 def run_error(message: str, run: dict[str, Any]) -> DataflowRunError:

@@ -294,20 +294,20 @@ class DataflowInvokeRunOperator(BaseOperator):
 
     def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
         """The outcome, closed by the run's cost line (also on failure) and its metrics."""
-        self.last_run = payload.get("run")
-        cost = RunCost.of(self.last_run) if self.last_run else None
+        ended = self.last_run = payload.get("run")
         try:
             run = resolve_outcome(
                 payload,
                 hook=self.hook,
-                success_states=self.success_states((self.last_run or {}).get("type")),
+                success_states=self.success_states((ended or {}).get("type")),
                 log_tail_lines=self.log_tail_lines,
                 log=self.log,
             )
         finally:
-            if self.last_run and cost:
+            if ended:
+                cost = RunCost.of(ended)
                 self.log.info("%s", cost.summary())
-                emit_metrics(self.last_run, cost, {"dag_id": self.dag_id, "task_id": self.task_id})
+                emit_metrics(ended, cost, {"dag_id": self.dag_id, "task_id": self.task_id})
         remember_run(context, run["id"], task_succeeded=True)
         return {**redact_transport_secrets(run), "cost": RunCost.of(run).as_xcom()}
 
