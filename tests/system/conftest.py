@@ -78,6 +78,8 @@ def stack(
             ),
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "system-tests",
             "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+            # Only DAGs that call enable_lineage() emit events, so the other tests' load stays as it was.
+            "AIRFLOW__OPENLINEAGE__SELECTIVE_ENABLE": "True",
         },
         # A killed triggerer's triggers move to a new one once it is this many seconds silent.
         extra_config={"triggerer.triggerer_health_check_threshold": "10"},

@@ -1,9 +1,10 @@
-"""A DAG for the lineage, retry-policy and cost system tests: short retry delay, name from conf."""
+"""A DAG for the lineage, retry-policy and cost system tests: short retry delay, name from conf, lineage on."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from airflow.providers.openlineage.utils.selective_enable import enable_lineage
 from airflow.sdk import DAG, Param
 
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
@@ -16,7 +17,7 @@ with DAG(
     catchup=False,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=1), "retry_policy": DataflowRetryPolicy()},
     params={"name": Param("system-lineage", type="string")},
-):
+) as dag:
     DataflowInvokeRunOperator(
         task_id="spark",
         display_name="{{ params.name }}",
@@ -26,3 +27,5 @@ with DAG(
         deferrable=True,
         poll_interval=1,
     )
+
+enable_lineage(dag)  # the stack's OpenLineage is selective: only this DAG emits events
