@@ -232,10 +232,12 @@ def _figures(
             observed[run_id].append(at)
     gaps = [_largest_gap(sorted(observed[run_id]), started, ended[run_id]) for run_id in final]
     latencies = sorted(run_events[0][0] - ended[run_id] for run_id, run_events in events.items() if run_events)
-    steady_end = min(ended.values()) - 1.0
-    steady_start = started + args.poll_interval
+    # Whole intervals, offset by half of one so that snapshots (taken about every interval since the
+    # start) fall inside, never on a boundary; they end before the first run does.
+    steady_start = started + args.poll_interval / 2
+    intervals = math.floor((min(ended.values()) - 1.0 - steady_start) / args.poll_interval)
+    steady_end = steady_start + intervals * args.poll_interval
     steady_calls = sum(1 for kind in calls.values() for at, _ in kind if steady_start <= at < steady_end)
-    intervals = max((steady_end - steady_start) / args.poll_interval, 1e-9)
     gc_pauses.sort()
     outside_gc = sorted(lag for lag, begun, ended_at in lags if not _overlaps(gc_pauses, begun, ended_at))
     all_lags = sorted(lag for lag, _, _ in lags)
@@ -246,7 +248,7 @@ def _figures(
         "calls_total": len(calls["get"]) + len(calls["list"]),
         "gets_total": len(calls["get"]),
         "lists_total": len(calls["list"]),
-        "calls_per_interval": steady_calls / intervals if steady_end > steady_start else math.nan,
+        "calls_per_interval": steady_calls / intervals if intervals > 0 else math.nan,
         "observation_gap_p50_s": _pct(sorted(gaps), 0.5),
         "observation_gap_max_s": max(gaps),
         "latency_p50_s": _pct(latencies, 0.5),
