@@ -22,6 +22,14 @@ LOGS_HINT = (
 )
 
 
+def with_whole_run(payload: dict[str, Any], hook: DataflowHook) -> dict[str, Any]:
+    """The payload with the run's every attribute: the shared watcher may end a wait on a list summary."""
+    run = payload.get("run")
+    if run and run.get(FROM_SUMMARY):
+        return {**payload, "run": hook.get_run(run["id"])}
+    return payload
+
+
 def resolve_outcome(
     payload: dict[str, Any],
     *,
@@ -33,9 +41,7 @@ def resolve_outcome(
     """Return the run's attributes if it reached a success state; raise with diagnostics otherwise."""
     if payload["status"] == ERROR:
         raise DataflowServiceError(payload["message"])
-    run: dict[str, Any] = payload["run"]
-    if run.get(FROM_SUMMARY):  # the shared watcher saw the end in a list: read the whole run, once
-        run = hook.get_run(run["id"])
+    run: dict[str, Any] = with_whole_run(payload, hook)["run"]
     if payload["status"] == TIMEOUT:
         raise DataflowRunTimeoutError(payload["message"], run)
     if run.get("state") in success_states:

@@ -21,7 +21,7 @@ from airflow_provider_dataflow.operators.run_request import FIELD_ATTRIBUTES, ru
 from airflow_provider_dataflow.operators.run_submission import create_request
 from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
 from airflow_provider_dataflow.run_cost import RunCost, emit_metrics
-from airflow_provider_dataflow.run_outcome import resolve_outcome
+from airflow_provider_dataflow.run_outcome import resolve_outcome, with_whole_run
 from airflow_provider_dataflow.run_state import success_states
 from airflow_provider_dataflow.run_wait import cancel_run, done_payload, wait_for_run, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
@@ -294,6 +294,7 @@ class DataflowInvokeRunOperator(BaseOperator):
 
     def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
         """The outcome, closed by the run's cost line (also on failure) and its metrics."""
+        payload = with_whole_run(payload, self.hook)
         ended = self.last_run = payload.get("run")
         try:
             run = resolve_outcome(

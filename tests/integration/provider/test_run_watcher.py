@@ -70,7 +70,7 @@ def test_many_runs_cost_list_calls_not_a_get_per_poll(hook: DataflowHook, contro
 
 
 def test_a_wait_ended_on_a_summary_returns_the_whole_run_read_once_on_the_worker(
-    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
 ) -> None:
     control.settings(accepted_seconds=0.3, run_seconds=1.0)
     runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
@@ -84,6 +84,9 @@ def test_a_wait_ended_on_a_summary_returns_the_whole_run_read_once_on_the_worker
 
     assert result["state"] == "SUCCEEDED" and result["execute"].startswith("oci://code@namespace/job.py")
     assert "from_summary" not in result
+    assert result["cost"]["run_seconds"] > 0, "the cost comes from the whole run, not the summary"
+    (cost_line,) = [line for line in capfd.readouterr().out.splitlines() if "OCPU-hours" in line]
+    assert "ran 0.0 s" not in cost_line, cost_line
     assert _calls(control)["get"] == 1
 
 
