@@ -69,7 +69,6 @@ _LOOK_AGAIN: dict[str, Any] = {}  # a waiter's timer fired: check the deadline a
 class _Waiter:
     known_state: str | None
     target_states: tuple[str, ...]
-    poll_interval: float
     future: asyncio.Future[dict[str, Any] | None] = field(init=False, repr=False)
 
     def resolve(self, run: dict[str, Any] | None) -> None:
@@ -93,6 +92,7 @@ class CompartmentWatcher:
         self._on_idle = on_idle
         self._alive: Counter[str] = Counter()
         self._waiters: dict[str, set[_Waiter]] = {}
+        self._intervals: Counter[float] = Counter()  # poll intervals of the waiters: O(1) to keep, few to scan
         self._created: dict[str, Any] = {}  # run id -> time created, from the snapshots
         self._task: asyncio.Task[None] | None = None
         self._last_tick = time.monotonic()
@@ -127,8 +127,9 @@ class CompartmentWatcher:
         when the loop has died: no trigger waits on a watcher that no longer looks.
         """
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(poll.known_state, poll.target_states, poll.poll_interval)
+        waiter = _Waiter(poll.known_state, poll.target_states)
         self._waiters.setdefault(run_id, set()).add(waiter)
+        self._intervals[poll.poll_interval] += 1
         self._ensure_running()
         try:
             while True:
@@ -151,6 +152,9 @@ class CompartmentWatcher:
                 waiters.discard(waiter)
                 if not waiters:
                     del self._waiters[run_id]
+            self._intervals[poll.poll_interval] -= 1
+            if self._intervals[poll.poll_interval] <= 0:
+                del self._intervals[poll.poll_interval]
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -161,8 +165,7 @@ class CompartmentWatcher:
             )
 
     def _interval(self) -> float:
-        intervals = (w.poll_interval for waiters in self._waiters.values() for w in waiters)
-        return max(self._config.min_interval, min(intervals, default=self._config.min_interval))
+        return max(self._config.min_interval, min(self._intervals, default=self._config.min_interval))
 
     def _stale_after(self) -> float:
         return 3 * self._interval() + 60.0
