@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+    from airflow_provider_dataflow.testing.airflow_stack import AirflowStack, ProductionStack
     from airflow_provider_dataflow.testing.credentials import TestCredentials
     from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
@@ -46,6 +47,14 @@ def emulator(creds: TestCredentials) -> Iterator[DataflowEmulator]:
         yield running
 
 
+def _dags_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dags = tmp_path_factory.mktemp("dags")
+    for source in DAG_SOURCES:
+        for dag_file in sorted(source.glob("*.py")):
+            (dags / dag_file.name).symlink_to(dag_file)
+    return dags
+
+
 @pytest.fixture(scope="session")
 def openlineage_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the stack's OpenLineage listener writes every event it emits (file transport)."""
@@ -62,10 +71,7 @@ def stack(
     """Airflow with ``oci_dataflow_default`` pointing at the emulator; stopped at the end of the session."""
     from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
 
-    dags = tmp_path_factory.mktemp("dags")
-    for source in DAG_SOURCES:
-        for dag_file in sorted(source.glob("*.py")):
-            (dags / dag_file.name).symlink_to(dag_file)
+    dags = _dags_folder(tmp_path_factory)
     conn_json = creds.airflow_connection_json(service_endpoint=emulator.url, compartment_id=COMPARTMENT_ID)
     with AirflowStack(
         home=tmp_path_factory.mktemp("airflow-home"),
@@ -87,13 +93,43 @@ def stack(
         yield running
 
 
+@pytest.fixture(scope="module")
+def production_stack(
+    emulator: DataflowEmulator, creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProductionStack]:
+    """PostgreSQL, Celery (two workers), two schedulers, two triggerers, api-server and dag-processor, with
+    ``oci_dataflow_default`` pointing at the emulator; skipped where PostgreSQL or Redis is not installed."""
+    from airflow_provider_dataflow.testing.airflow_stack import ProductionStack
+    from airflow_provider_dataflow.testing.airflow_stack.database import postgres_bin_dir
+
+    if postgres_bin_dir() is None or shutil.which("redis-server") is None:
+        pytest.skip("needs Debian's postgresql and redis-server (apt-get install postgresql redis-server)")
+    conn_json = creds.airflow_connection_json(service_endpoint=emulator.url, compartment_id=COMPARTMENT_ID)
+    with ProductionStack(
+        home=tmp_path_factory.mktemp("airflow-production-home"),
+        dags_folder=_dags_folder(tmp_path_factory),
+        env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
+        extra_config={
+            # A killed triggerer's triggers move to another one once it is this many seconds silent.
+            "triggerer.triggerer_health_check_threshold": "10",
+            "scheduler.scheduler_health_check_threshold": "10",
+            # A task whose worker died is failed (and retried) after this many seconds without a heartbeat.
+            "scheduler.task_instance_heartbeat_timeout": "20",
+            # Tasks a killed worker had taken from Redis but not started go back to the queue this soon.
+            "celery_broker_transport_options.visibility_timeout": "60",
+        },
+    ).start(timeout=240) as running:
+        yield running
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the components' log tails to the report of a failed test that used the stack."""
     report = yield
-    running = getattr(item, "funcargs", {}).get("stack")
+    funcargs = getattr(item, "funcargs", {})
+    running = funcargs.get("stack") or funcargs.get("production_stack")
     if report.failed and running is not None:
         report.sections.append(("Airflow component logs", running.log_tails()))
     return report

@@ -117,6 +117,13 @@ class AirflowStack:
         """Components started and not killed."""
         return list(self._processes)
 
+    def pid(self, component: str) -> int:
+        """The component's main process, which leads the session its children (task runners too) belong to."""
+        process = self._processes.get(component)
+        if process is None:
+            raise AirflowStackError(f"{component} is not running")
+        return process.pid
+
     # Life cycle
 
     def start(self, timeout: float = 120.0) -> AirflowStack:
