@@ -93,7 +93,7 @@ def stack(
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def production_stack(
     emulator: DataflowEmulator, creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProductionStack]:
@@ -110,9 +110,10 @@ def production_stack(
         dags_folder=_dags_folder(tmp_path_factory),
         env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
         extra_config={
-            # A killed triggerer's triggers move to another one once it is this many seconds silent.
-            "triggerer.triggerer_health_check_threshold": "10",
-            "scheduler.scheduler_health_check_threshold": "10",
+            # A killed triggerer's triggers move to another one once it is this many seconds silent. Not
+            # lower on a loaded machine: a live triggerer whose heartbeat lags past it loses its triggers too,
+            # and Airflow 3.3.2 then calls their on_kill() as if a user had acted (see docs/production.md).
+            "triggerer.triggerer_health_check_threshold": "30",
             # A task whose worker died is failed (and retried) after this many seconds without a heartbeat.
             "scheduler.task_instance_heartbeat_timeout": "20",
             # Tasks a killed worker had taken from Redis but not started go back to the queue this soon.

@@ -56,6 +56,13 @@ def end(processes: list[subprocess.Popen[bytes]], sig: int, timeout: float) -> N
         process.wait()
 
 
+def signal_session(sid: int, sig: int) -> None:
+    """Send ``sig`` to every live process of session ``sid`` (SIGSTOP/SIGCONT freeze and thaw all of it)."""
+    for pid in _live_session_members(sid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def _kill_session(sid: int, timeout: float = 5.0) -> None:
     """SIGKILL the session a component leads and wait until none of it runs: its process group, and the task
     runners the task supervisor moves into process groups of their own (found through /proc: Linux only)."""

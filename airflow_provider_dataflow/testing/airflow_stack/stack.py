@@ -176,6 +176,14 @@ class AirflowStack:
         if process is not None:
             processes.end([process], sig, timeout)
 
+    def freeze(self, component: str) -> None:
+        """SIGSTOP the component and all its children: alive but silent, like a node that stalls (CPU
+        starvation, a long GC pause, a frozen VM). ``thaw`` lets it carry on where it stopped."""
+        processes.signal_session(self.pid(component), signal.SIGSTOP)
+
+    def thaw(self, component: str) -> None:
+        processes.signal_session(self.pid(component), signal.SIGCONT)
+
     def restart(self, component: str, timeout: float = 60.0) -> None:
         """Stop a component gracefully (SIGTERM) and start it again."""
         self.kill(component, signal.SIGTERM)
