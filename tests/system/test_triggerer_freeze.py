@@ -11,12 +11,13 @@ has to tell the two apart.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
 from airflow_provider_dataflow.testing.airflow_stack import ProductionStack
 from airflow_provider_dataflow.testing.emulator import DataflowEmulator
+
+from .waiting import wait_for
 
 pytestmark = pytest.mark.system
 
@@ -35,7 +36,7 @@ def test_a_stalled_triggerer_that_lost_its_triggers_leaves_their_runs_running(
     run_ids = [api.trigger_dag(DEFERRED_DAG, conf={"display_name": name}) for name in names]
     for run_id in run_ids:
         api.wait_for_task_state(DEFERRED_DAG, run_id, "spark", "deferred", timeout=120)
-    _wait_until(lambda: len(_runs_in(emulator, names, "IN_PROGRESS")) == len(names), 60, "the runs to start")
+    wait_for(lambda: len(_runs_in(emulator, names, "IN_PROGRESS")) == len(names), 60, "the runs to start")
     time.sleep(5)  # the triggers poll at least once on triggerer-1
 
     stack.freeze("triggerer-1")
@@ -58,11 +59,3 @@ def _runs_in(emulator: DataflowEmulator, names: list[str], *states: str) -> list
         for run in emulator.control.runs()
         if run["displayName"] in names and run["lifecycleState"] in states
     ]
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
