@@ -111,8 +111,8 @@ def production_stack(
         env={"AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json},
         extra_config={
             # A killed triggerer's triggers move to another one once it is this many seconds silent. Not
-            # lower on a loaded machine: a live triggerer whose heartbeat lags past it loses its triggers too,
-            # and Airflow 3.3.2 then calls their on_kill() as if a user had acted (see docs/production.md).
+            # lower on a loaded machine: a live triggerer whose heartbeat lags past it loses its triggers
+            # too, and they bounce between triggerers (test_triggerer_freeze.py covers that case).
             "triggerer.triggerer_health_check_threshold": "30",
             # A task whose worker died is failed (and retried) after this many seconds without a heartbeat.
             "scheduler.task_instance_heartbeat_timeout": "20",
