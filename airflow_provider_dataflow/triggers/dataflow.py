@@ -10,7 +10,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.run_wait import adrive, default_target_states, kill_steps, wait_steps
 from airflow_provider_dataflow.run_watch.observer import RunObserver
-from airflow_provider_dataflow.triggers.task_state import still_deferred
 
 
 class DataflowRunTrigger(BaseTrigger):
@@ -96,15 +95,11 @@ class DataflowRunTrigger(BaseTrigger):
             observer.close()
 
     async def on_kill(self) -> None:
-        """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``), nor
-        when the trigger moved to another triggerer (see ``task_state``)."""
+        """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``)."""
         if not self.run_id:
             return
         if not self.cancel_on_kill:
             self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
-            return
-        if await still_deferred(getattr(self, "task_instance", None), self.log):
-            self.log.info("The task is still deferred: its trigger moved to another triggerer; leaving %s", self.run_id)
             return
         self.log.info("Task was killed by a user")
         await adrive(kill_steps(self.run_id, self.log), RunObserver(self._hook(), self.run_id, None).perform)
