@@ -193,7 +193,7 @@ _TRY_LOG = re.compile(
     r"attempt=(?P<try>\d+)\.log(?:\.trigger\.(?P<job>\d+)\.log)?$"
 )
 # What execute_complete logs once per resumed try, whatever the run's end.
-_RESUMED = re.compile(r"Data Flow run \S+ ended [A-Z]+")
+_RESUMED = re.compile(r'"event":"Data Flow run \S+ ended [A-Z]+')  # not the exception that repeats it
 
 
 def _task_logs(stack: ProductionStack) -> tuple[Counter[TryKey], Counter[TryKey], dict[TryKey, set[str]]]:
