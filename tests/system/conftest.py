@@ -1,4 +1,5 @@
-"""One Data Flow emulator and one real Airflow stack for the whole session of system tests.
+"""One Data Flow emulator and one real Airflow stack for the whole session of system tests, plus the
+production topology (``production_stack``) for the tests that need it (the chaos soak).
 
 A stack takes ~30 s to start on two cores, so every system test shares it: give each test its own DAG run
 (and its own DAG if it changes emulator behaviour). The stack's dags folder is a temporary directory of
