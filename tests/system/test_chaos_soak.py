@@ -67,6 +67,7 @@ class Chaos:
     killed_worker: str = ""
     killed_triggerer: str = ""
     killed_trigger_logs: set[str] = field(default_factory=set)
+    _pending: dict[str, tuple[str, set[str]]] = field(default_factory=dict)  # a fault's target, found when due
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -83,7 +84,7 @@ class Chaos:
         faults: list[tuple[str, bool, Callable[[], None]]] = [
             ("api bursts", self.elapsed() > 15, self._api_bursts),
             ("second api bursts", self.elapsed() > 100, self._api_bursts),
-            ("kill triggerer", len(by_state["deferred"]) >= 30, self._kill_busiest_triggerer),
+            ("kill triggerer", len(by_state["deferred"]) >= 30 and self._busy_triggerer(), self._kill_busy_triggerer),
             ("restart triggerer", self._since("kill triggerer") > 45, self._restart_triggerer),
             ("kill worker", worker_task is not None, lambda: self._kill_worker(*(worker_task or ("", {})))),
             ("restart worker", self._since("kill worker") > 10, self._restart_worker),
@@ -105,12 +106,22 @@ class Chaos:
         control.add_fault("POST", r"/runs$", status=503, times=3)
         control.add_fault("POST", r"/runs$", action="drop_after", times=3)
 
-    def _kill_busiest_triggerer(self) -> None:
-        """SIGKILL the triggerer running the most triggers (each has its trigger's log file open)."""
-        self.killed_triggerer, self.killed_trigger_logs = max(
+    def _busy_triggerer(self) -> bool:
+        """Find the triggerer running the most triggers (each has its trigger's log file open), once it runs
+        at least ten: deferred tasks reach a triggerer only when one claims their triggers."""
+        if "kill triggerer" in self.done or "kill triggerer" in self._pending:
+            return True
+        name, logs = max(
             ((name, _open_trigger_logs(self.stack.pid(name))) for name in ("triggerer-1", "triggerer-2")),
             key=lambda item: len(item[1]),
         )
+        if len(logs) < 10:
+            return False
+        self._pending["kill triggerer"] = (name, logs)
+        return True
+
+    def _kill_busy_triggerer(self) -> None:
+        self.killed_triggerer, self.killed_trigger_logs = self._pending.pop("kill triggerer")
         self.stack.kill(self.killed_triggerer)
 
     def _restart_triggerer(self) -> None:
