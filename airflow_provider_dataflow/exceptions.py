@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow_provider_dataflow.compat import AirflowException
 
 
 class DataflowInvalidInputError(AirflowException, ValueError):

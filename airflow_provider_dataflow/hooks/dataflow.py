@@ -13,8 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from airflow.sdk import BaseHook
-
+from airflow_provider_dataflow.compat import BaseHook, aget_connection, amask_secret, mask_secret
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
@@ -105,9 +104,7 @@ class DataflowHook(BaseHook):
         return self._settings
 
     async def _aload_settings(self) -> ConnectionSettings:
-        from airflow.sdk.log import amask_secret
-
-        conn = await self.aget_connection(self.oci_conn_id)
+        conn = await aget_connection(self.oci_conn_id)
         settings = ConnectionSettings.from_connection(conn, self.region)
         # The async variant: a blocking send to the supervisor from the event loop can deadlock.
         for secret in settings.secrets():
@@ -115,8 +112,6 @@ class DataflowHook(BaseHook):
         return settings
 
     def _remember(self, settings: ConnectionSettings) -> None:
-        from airflow.sdk.log import mask_secret
-
         for secret in settings.secrets():
             mask_secret(secret)
         self._settings = settings

@@ -8,10 +8,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowTaskTimeout
 from airflow.triggers.base import StartTriggerArgs
 
+from airflow_provider_dataflow.compat import AirflowTaskTimeout, conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.lineage.injection import inject_openlineage_properties, redact_transport_secrets

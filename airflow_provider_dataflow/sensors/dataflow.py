@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.configuration import conf
 
+from airflow_provider_dataflow.compat import conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url

@@ -1,0 +1,93 @@
+"""Every difference between the Airflow 3 releases this provider supports (3.0 to 3.3), in one place.
+
+The rest of the package imports these names from here and never checks versions itself. Each
+difference is detected by what the installed Airflow offers, not by its version number, so a
+backport on a patch release is picked up as it is. Mypy checks against the newest Airflow (3.3).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.triggers.base import BaseTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseHook, Connection
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+    from airflow.sdk.log import amask_secret as _sdk_amask_secret
+    from airflow.sdk.log import mask_secret as _sdk_mask_secret
+else:
+    try:  # 3.1+
+        from airflow.sdk import BaseHook
+    except ImportError:
+        from airflow.hooks.base import BaseHook
+    try:  # 3.1+
+        from airflow.sdk.exceptions import AirflowException
+    except ImportError:
+        from airflow.exceptions import AirflowException
+    try:  # 3.2+
+        from airflow.sdk.exceptions import AirflowTaskTimeout
+    except ImportError:
+        from airflow.exceptions import AirflowTaskTimeout
+    try:  # 3.2+
+        from airflow.sdk.configuration import conf
+    except ImportError:
+        from airflow.configuration import conf
+    try:  # 3.1+: also registers the secret with this process's masker
+        from airflow.sdk.log import mask_secret as _sdk_mask_secret
+    except ImportError:
+        _sdk_mask_secret = None
+    try:  # 3.3+
+        from airflow.sdk.log import amask_secret as _sdk_amask_secret
+    except ImportError:
+        _sdk_amask_secret = None
+
+__all__ = [
+    "TRIGGER_ON_KILL",
+    "AirflowException",
+    "AirflowTaskTimeout",
+    "BaseHook",
+    "aget_connection",
+    "amask_secret",
+    "conf",
+    "mask_secret",
+]
+
+#: The triggerer awaits ``BaseTrigger.on_kill`` when a user marks a deferred task failed or
+#: success, or clears it (3.3+). Before, nothing is called: see ``triggers/kill_fallback.py``.
+TRIGGER_ON_KILL: bool = hasattr(BaseTrigger, "on_kill")
+
+
+def mask_secret(secret: str) -> None:
+    """Hide ``secret`` in this process's logs and in the supervisor's."""
+    if _sdk_mask_secret is not None:
+        _sdk_mask_secret(secret)
+        return
+    # 3.0 only tells the supervisor, in a message that dag.test() logs at debug level before it is
+    # handled: register the secret here first, so that very line is already redacted.
+    from airflow.sdk.execution_time.secrets_masker import _secrets_masker
+    from airflow.sdk.execution_time.secrets_masker import mask_secret as tell_supervisor
+
+    _secrets_masker().add_mask(secret)
+    tell_supervisor(secret)
+
+
+async def amask_secret(secret: str) -> None:
+    """``mask_secret`` from the event loop without blocking it or deadlocking on the supervisor."""
+    if _sdk_amask_secret is not None:
+        await _sdk_amask_secret(secret)
+        return
+    # Older triggerers answer the blocking send only from a thread started by sync_to_async.
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(mask_secret)(secret)
+
+
+async def aget_connection(conn_id: str) -> Connection:
+    """Look a connection up from the event loop; 3.0 has no async lookup, so the sync one runs in a thread."""
+    if hasattr(BaseHook, "aget_connection"):  # 3.1+
+        return await BaseHook.aget_connection(conn_id)
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(BaseHook.get_connection)(conn_id)
