@@ -10,6 +10,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.run_wait import adrive, default_target_states, kill_steps, wait_steps
 from airflow_provider_dataflow.run_watch.observer import RunObserver
+from airflow_provider_dataflow.triggers.kill_fallback import on_kill_when_user_killed
 
 
 class DataflowRunTrigger(BaseTrigger):
@@ -77,7 +78,7 @@ class DataflowRunTrigger(BaseTrigger):
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        yield TriggerEvent(await self._wait(self._hook()))
+        yield TriggerEvent(await on_kill_when_user_killed(self, self._wait(self._hook())))
 
     async def _wait(self, hook: DataflowHook) -> dict[str, Any]:
         steps = wait_steps(

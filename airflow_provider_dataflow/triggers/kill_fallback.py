@@ -1,0 +1,101 @@
+"""Cancel the run of a deferred task a user killed, on Airflow releases whose triggerer never calls ``on_kill``.
+
+Before 3.3, marking a deferred task failed or success, or clearing it, only cancels its trigger
+(``asyncio.CancelledError`` in ``run``), exactly as a triggerer shutdown or a move to another
+triggerer does. What tells them apart is the task instance: after a user's action it is no longer
+DEFERRED. So when ``run`` is cancelled, ask the supervisor (the one thing a triggerer can reach)
+for the task's state and call ``on_kill`` only if it is not DEFERRED. When the state cannot be
+read, the run is left alone: a restart must never kill healthy Spark jobs (apache/airflow#41231).
+On 3.3+ the triggerer calls ``on_kill`` itself and this does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Protocol, TypeVar
+
+from airflow_provider_dataflow import compat
+
+T = TypeVar("T")
+
+#: Bound on the state check plus ``on_kill``, like ``[triggerer] on_kill_timeout`` on 3.3.
+KILL_FALLBACK_TIMEOUT = 30.0
+DEFERRED = "deferred"
+#: A cleared task instance has no state until the scheduler picks it up again.
+NO_STATE = "none"
+
+
+#: Fallbacks in flight; the event loop holds only weak references to tasks.
+_running: set[asyncio.Future[None]] = set()
+
+
+class Killable(Protocol):
+    """What this module needs from a trigger."""
+
+    task_instance: Any
+    cancel_on_kill: bool
+
+    @property
+    def log(self) -> Any: ...
+
+    async def on_kill(self) -> None: ...
+
+
+async def on_kill_when_user_killed(trigger: Killable, waiting: Awaitable[T]) -> T:
+    """Await ``waiting``; if that is cancelled because a user killed the task, run ``trigger.on_kill`` first.
+
+    The check and cancel run shielded, in a task of their own: the triggerer may cancel the trigger again
+    before they finish (3.2 does, on its next sync), and a cancel must not be cut off halfway.
+    """
+    try:
+        return await waiting
+    except asyncio.CancelledError:
+        if not compat.TRIGGER_ON_KILL and trigger.cancel_on_kill:
+            fallback = asyncio.ensure_future(_fallback(trigger))
+            _running.add(fallback)
+            fallback.add_done_callback(_running.discard)
+            await asyncio.shield(fallback)
+        raise
+
+
+async def _fallback(trigger: Killable) -> None:
+    try:
+        await asyncio.wait_for(_on_kill_if_not_deferred(trigger), KILL_FALLBACK_TIMEOUT)
+    except Exception as err:
+        trigger.log.warning("Could not cancel the Data Flow run after the trigger was stopped: %s", err)
+
+
+async def _on_kill_if_not_deferred(trigger: Killable) -> None:
+    state = await task_state(trigger.task_instance)
+    if state is None:
+        trigger.log.warning(
+            "Trigger stopped and the task's state is unknown; leaving the Data Flow run running"
+            " (cancel it by hand if the task was killed)"
+        )
+        return
+    if state == DEFERRED:
+        return  # triggerer shutdown or redistribution: the wait goes on elsewhere
+    trigger.log.info("Trigger stopped and the task is now %s: treating it as a kill", state)
+    await trigger.on_kill()
+
+
+async def task_state(ti: Any) -> str | None:
+    """The task instance's state as the API server sees it (``NO_STATE`` once cleared); None if unreadable."""
+    if ti is None:
+        return None
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from asgiref.sync import sync_to_async
+
+    try:
+        # The supervisor answers a blocking send only from a thread sync_to_async started.
+        states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+            dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+        )
+    except Exception:
+        return None
+    key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+    if key not in states.get(ti.run_id, {}):
+        return None
+    state = states[ti.run_id][key]
+    return NO_STATE if state is None else str(getattr(state, "value", state))
