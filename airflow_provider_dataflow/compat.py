@@ -64,8 +64,8 @@ def mask_secret(secret: str) -> None:
     if _sdk_mask_secret is not None:
         _sdk_mask_secret(secret)
         return
-    # 3.0 only tells the supervisor, in a message that dag.test() logs at debug level before it is
-    # handled: register the secret here first, so that very line is already redacted.
+    # 3.0 only tells the supervisor; register it here too, as 3.1+ does, so that logs redacted in this
+    # process (the trigger runner's) hide it as well.
     from airflow.sdk.execution_time.secrets_masker import _secrets_masker
     from airflow.sdk.execution_time.secrets_masker import mask_secret as tell_supervisor
 
