@@ -1,0 +1,78 @@
+"""Only ``airflow_provider_dataflow/compat.py`` deals with what differs between Airflow releases."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_dataflow"
+COMPAT = PACKAGE / "compat.py"
+
+#: Modules whose contents moved or appeared between 3.0 and 3.3.
+VERSIONED_MODULES = {
+    "airflow.configuration",
+    "airflow.exceptions",
+    "airflow.hooks.base",
+    "airflow.sdk.configuration",
+    "airflow.sdk.exceptions",
+    "airflow.sdk.execution_time.secrets_masker",
+    "airflow.sdk.log",
+}
+#: Names that ``airflow.sdk`` or ``BaseHook`` lack on some supported release.
+VERSIONED_NAMES = {"BaseHook", "aget_connection", "amask_secret", "mask_secret", "AirflowTaskTimeout"}
+VERSION_TESTS = re.compile(r"airflow\.__version__|AIRFLOW_V_\d|packaging\.version|version\([\"']apache-airflow")
+
+
+def violations(source: str) -> list[str]:
+    """What in ``source`` depends on the Airflow release without going through compat."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "airflow":
+            if node.module in VERSIONED_MODULES:
+                found.append(f"imports from {node.module}")
+            found += [f"imports {a.name} from {node.module}" for a in node.names if a.name in VERSIONED_NAMES]
+        elif isinstance(node, ast.Import):
+            found += [f"imports {a.name}" for a in node.names if a.name in VERSIONED_MODULES]
+        elif isinstance(node, ast.Attribute) and node.attr == "aget_connection":
+            found.append("calls aget_connection")
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "hasattr"
+            and any(isinstance(arg, ast.Name) and arg.id == "BaseTrigger" for arg in node.args)
+        ):
+            found.append("probes BaseTrigger")
+    found += [f"tests a version: {match}" for match in VERSION_TESTS.findall(source)]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(PACKAGE.rglob("*.py")) if p != COMPAT],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_module_but_compat_depends_on_the_airflow_release(path: Path) -> None:
+    assert violations(path.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from airflow.sdk import BaseHook",
+        "from airflow.sdk.configuration import conf",
+        "from airflow.sdk.log import amask_secret",
+        "import airflow.exceptions",
+        "conn = await BaseHook.aget_connection('x')",
+        "if hasattr(BaseTrigger, 'on_kill'): pass",
+        "import airflow\nif airflow.__version__ >= '3.3': pass",
+        "if version('apache-airflow') < '3.3': pass",
+    ],
+)
+def test_the_check_catches_each_kind_of_release_dependency(source: str) -> None:
+    assert violations(source)
+
+
+def test_compat_itself_is_what_the_check_would_catch() -> None:
+    assert violations(COMPAT.read_text())
