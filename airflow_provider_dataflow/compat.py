@@ -7,7 +7,8 @@ backport on a patch release is picked up as it is. Mypy checks against the newes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from airflow.triggers.base import BaseTrigger
 
@@ -48,11 +49,13 @@ __all__ = [
     "AirflowException",
     "AirflowTaskTimeout",
     "BaseHook",
-    "aget_connection",
     "amask_secret",
+    "aread_connection",
     "conf",
     "mask_secret",
 ]
+
+T = TypeVar("T")
 
 #: The triggerer awaits ``BaseTrigger.on_kill`` when a user marks a deferred task failed or
 #: success, or clears it (3.3+). Before, nothing is called: see ``triggers/kill_fallback.py``.
@@ -84,10 +87,14 @@ async def amask_secret(secret: str) -> None:
     await sync_to_async(mask_secret)(secret)
 
 
-async def aget_connection(conn_id: str) -> Connection:
-    """Look a connection up from the event loop; 3.0 has no async lookup, so the sync one runs in a thread."""
+async def aread_connection(conn_id: str, read: Callable[[Connection], T]) -> T:
+    """Look a connection up from the event loop and ``read`` it.
+
+    3.0 has no async lookup, and reading its ``extra_dejson`` sends a blocking mask request to the
+    supervisor, so there both run in a thread that sync_to_async started (the only place such a send works).
+    """
     if hasattr(BaseHook, "aget_connection"):  # 3.1+
-        return await BaseHook.aget_connection(conn_id)
+        return read(await BaseHook.aget_connection(conn_id))
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(BaseHook.get_connection)(conn_id)
+    return await sync_to_async(lambda: read(BaseHook.get_connection(conn_id)))()

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from airflow_provider_dataflow.compat import BaseHook, aget_connection, amask_secret, mask_secret
+from airflow_provider_dataflow.compat import BaseHook, amask_secret, aread_connection, mask_secret
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
@@ -104,8 +104,9 @@ class DataflowHook(BaseHook):
         return self._settings
 
     async def _aload_settings(self) -> ConnectionSettings:
-        conn = await aget_connection(self.oci_conn_id)
-        settings = ConnectionSettings.from_connection(conn, self.region)
+        settings = await aread_connection(
+            self.oci_conn_id, lambda conn: ConnectionSettings.from_connection(conn, self.region)
+        )
         # The async variant: a blocking send to the supervisor from the event loop can deadlock.
         for secret in settings.secrets():
             await amask_secret(secret)

@@ -75,7 +75,8 @@ async def _on_kill_if_not_deferred(trigger: Killable) -> None:
         )
         return
     if state == DEFERRED:
-        return  # triggerer shutdown or redistribution: the wait goes on elsewhere
+        trigger.log.info("Trigger stopped while the task is still deferred (triggerer stop or move); run kept")
+        return
     trigger.log.info("Trigger stopped and the task is now %s: treating it as a kill", state)
     await trigger.on_kill()
 

@@ -40,6 +40,7 @@ def test_example_dags_parse_without_import_errors(stack: AirflowStack) -> None:
     assert stack.api.import_errors() == []
 
 
+@pytest.mark.compat
 def test_quickstart_defers_and_returns_the_run_id(stack: AirflowStack, emulator: DataflowEmulator) -> None:
     api = stack.api
     run_id = api.trigger_dag("example_dataflow_quickstart")
@@ -85,6 +86,23 @@ def test_triggerer_restart_mid_wait_neither_duplicates_nor_cancels(
     assert not [e for e in emulator.control.journal() if e["method"] == "DELETE" and run["id"] in e["path"]]
 
 
+@pytest.mark.compat
+def test_a_graceful_triggerer_stop_leaves_the_run_running(stack: AirflowStack, emulator: DataflowEmulator) -> None:
+    """A stop is no kill: the task stays deferred, so neither on_kill (3.3) nor the kill fallback cancels."""
+    name = "triggerer-sigterm"
+    emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=15)
+    api = stack.api
+    run_id = _start_deferred(stack, name)
+    (run,) = _runs_named(emulator, name)
+    _wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    stack.restart("triggerer")
+
+    assert api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
+    assert _runs_named(emulator, name)[0]["lifecycleState"] == "SUCCEEDED"
+    assert not [e for e in emulator.control.journal() if e["method"] == "DELETE" and run["id"] in e["path"]]
+
+
+@pytest.mark.compat
 def test_marking_a_deferred_task_failed_cancels_the_run(stack: AirflowStack, emulator: DataflowEmulator) -> None:
     name = "mark-failed"
     emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=120)

@@ -33,6 +33,9 @@ def common_config(home: Path, dags_folder: Path, url: str, port: int) -> dict[st
         "api.secret_key": secrets.token_urlsafe(32),
         # One secret for every process: workers and the triggerer verify the api-server's task tokens.
         "api_auth.jwt_secret": secrets.token_urlsafe(64),
+        # Airflow 3.0 signs tokens with an empty-list issuer when none is set, which the PyJWT oci needs
+        # (>= 2.15) refuses: "Issuer (iss) must be a string" (fixed in apache/airflow#61278).
+        "api_auth.jwt_issuer": "airflow-stack",
         "logging.base_log_folder": str(home / "logs"),
         "logging.worker_log_server_port": str(free_port()),
         "logging.trigger_log_server_port": str(free_port()),
