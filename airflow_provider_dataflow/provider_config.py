@@ -42,13 +42,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def get_float(option: str) -> float:
-    from airflow.sdk.configuration import conf
+    from airflow_provider_dataflow.compat import conf
 
     return conf.getfloat(SECTION, option, fallback=float(OPTIONS[option]["default"]))
 
 
 def get_int(option: str) -> int:
-    from airflow.sdk.configuration import conf
+    from airflow_provider_dataflow.compat import conf
 
     return conf.getint(SECTION, option, fallback=int(OPTIONS[option]["default"]))
 
