@@ -46,6 +46,7 @@ else:
 
 __all__ = [
     "TRIGGER_ON_KILL",
+    "TRIGGER_RENDERS_TEMPLATES",
     "AirflowException",
     "AirflowTaskTimeout",
     "BaseHook",
@@ -60,6 +61,9 @@ T = TypeVar("T")
 #: The triggerer awaits ``BaseTrigger.on_kill`` when a user marks a deferred task failed or
 #: success, or clears it (3.3+). Before, nothing is called: see ``triggers/kill_fallback.py``.
 TRIGGER_ON_KILL: bool = hasattr(BaseTrigger, "on_kill")
+#: The triggerer renders the operator's templated fields on a ``start_from_trigger`` trigger (3.3+).
+#: Before, the trigger would receive raw Jinja (apache/airflow#53063), so the worker submits instead.
+TRIGGER_RENDERS_TEMPLATES: bool = hasattr(BaseTrigger, "render_template_fields")
 
 
 def mask_secret(secret: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.triggers.base import StartTriggerArgs
 
-from airflow_provider_dataflow.compat import AirflowTaskTimeout, conf
+from airflow_provider_dataflow.compat import TRIGGER_RENDERS_TEMPLATES, AirflowTaskTimeout, conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.lineage.injection import inject_openlineage_properties, redact_transport_secrets
@@ -63,6 +63,7 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
     :param start_from_trigger: Submit from the triggerer instead of a worker: the task takes no
         worker slot until the run has ended (see docs/scale.md for what this mode cannot do).
+        Airflow 3.3+; earlier triggerers cannot render templated fields, so there the worker submits.
     :param openlineage_inject_parent_job_info: Add ``spark.openlineage.parent*``/``rootParent*``
         properties naming this task, so the Spark job's lineage events point back at it.
     :param openlineage_inject_transport_info: Add the deployment's OpenLineage HTTP transport as
@@ -178,8 +179,8 @@ class DataflowInvokeRunOperator(BaseOperator):
         self.openlineage_inject_transport_info = openlineage_inject_transport_info
         self.run_id: str | None = None
         self.last_run: dict[str, Any] | None = None
-        self.start_from_trigger = start_from_trigger
-        if start_from_trigger:
+        self.start_from_trigger = start_from_trigger and TRIGGER_RENDERS_TEMPLATES
+        if self.start_from_trigger:
             self.start_trigger_args = self._start_trigger_args()
 
     def _start_trigger_args(self) -> StartTriggerArgs:

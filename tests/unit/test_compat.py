@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_dataflow import compat
+from airflow_provider_dataflow.operators import dataflow as operator_module
+
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_dataflow"
 COMPAT = PACKAGE / "compat.py"
 
@@ -76,3 +79,26 @@ def test_the_check_catches_each_kind_of_release_dependency(source: str) -> None:
 
 def test_compat_itself_is_what_the_check_would_catch() -> None:
     assert violations(COMPAT.read_text())
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("renders", [True, False], ids=["3.3", "before-3.3"])
+def test_start_from_trigger_only_where_the_triggerer_renders_templates(
+    monkeypatch: pytest.MonkeyPatch, renders: bool
+) -> None:
+    monkeypatch.setattr(operator_module, "TRIGGER_RENDERS_TEMPLATES", renders)
+    operator = operator_module.DataflowInvokeRunOperator(
+        task_id="spark", execute="oci://b@n/job.py {{ ds }}", start_from_trigger=True
+    )
+    assert operator.start_from_trigger is renders
+    assert (getattr(operator, "start_trigger_args", None) is not None) is renders
+
+
+@pytest.mark.compat
+def test_feature_flags_match_the_releases_that_have_the_features() -> None:
+    """Detection by feature must agree with the release notes: both features arrived in 3.3."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("apache-airflow").split(".")[:2])
+    assert compat.TRIGGER_ON_KILL is ((major, minor) >= (3, 3))
+    assert compat.TRIGGER_RENDERS_TEMPLATES is ((major, minor) >= (3, 3))
