@@ -94,7 +94,7 @@ def test_a_graceful_triggerer_stop_leaves_the_run_running(stack: AirflowStack, e
     api = stack.api
     run_id = _start_deferred(stack, name)
     (run,) = _runs_named(emulator, name)
-    _wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
     stack.restart("triggerer")
 
     assert api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
