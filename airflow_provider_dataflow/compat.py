@@ -66,18 +66,18 @@ TRIGGER_ON_KILL: bool = hasattr(BaseTrigger, "on_kill")
 TRIGGER_RENDERS_TEMPLATES: bool = hasattr(BaseTrigger, "render_template_fields")
 
 
-def mask_secret(secret: str) -> None:
-    """Hide ``secret`` in this process's logs and in the supervisor's."""
+def mask_secret(secret: str, name: str | None = None) -> None:
+    """Hide ``secret`` in this process's logs and in the supervisor's (``name``: as Airflow's masker takes it)."""
     if _sdk_mask_secret is not None:
-        _sdk_mask_secret(secret)
+        _sdk_mask_secret(secret, name)
         return
     # 3.0 only tells the supervisor; register it here too, as 3.1+ does, so that logs redacted in this
     # process (the trigger runner's) hide it as well.
     from airflow.sdk.execution_time.secrets_masker import _secrets_masker
     from airflow.sdk.execution_time.secrets_masker import mask_secret as tell_supervisor
 
-    _secrets_masker().add_mask(secret)
-    tell_supervisor(secret)
+    _secrets_masker().add_mask(secret, name)
+    tell_supervisor(secret, name)
 
 
 async def amask_secret(secret: str) -> None:

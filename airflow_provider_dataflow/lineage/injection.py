@@ -122,7 +122,7 @@ def _redacted_token(token: str) -> str:
 
 
 def _mask_secrets(properties: dict[str, str]) -> None:
-    from airflow.sdk.log import mask_secret
+    from airflow_provider_dataflow.compat import mask_secret
 
     for key, value in properties.items():
         if SECRET_KEY.match(key) and value:
