@@ -31,7 +31,6 @@ from airflow_provider_dataflow.operators.task_identity import retry_token, task_
 from airflow_provider_dataflow.run_state import success_states
 from airflow_provider_dataflow.run_wait import done_payload, error_payload, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
-from airflow_provider_dataflow.triggers.kill_fallback import on_kill_when_user_killed
 
 # The operator's settings this trigger takes, besides its run fields (FIELD_ATTRIBUTES).
 SETTINGS = (
@@ -103,7 +102,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         try:
-            run = await on_kill_when_user_killed(self, self._submit(hook))
+            run = await self._submit(hook)
         except (DataflowInvalidInputError, DataflowServiceError) as err:
             yield TriggerEvent(error_payload(self.run_id, str(err)))
             return
@@ -114,7 +113,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
             return
         if self.timeout:
             self.deadline = _created_at(run) + self.timeout
-        yield TriggerEvent(await on_kill_when_user_killed(self, self._wait(hook)))
+        yield TriggerEvent(await self._wait(hook))
 
     async def _submit(self, hook: DataflowHook) -> dict[str, Any]:
         ti = self.task_instance
