@@ -46,7 +46,7 @@ async def on_kill_when_user_killed(trigger: Killable, waiting: Awaitable[T]) -> 
     """Await ``waiting``; if that is cancelled because a user killed the task, run ``trigger.on_kill`` first.
 
     The check and cancel run shielded, in a task of their own: the triggerer may cancel the trigger again
-    before they finish (3.2 does, on its next sync), and a cancel must not be cut off halfway.
+    before they finish (3.2.2 did, milliseconds after the first), and a cancel must not be cut off halfway.
     """
     try:
         return await waiting
