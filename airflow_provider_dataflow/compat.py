@@ -15,9 +15,11 @@ from airflow.triggers.base import BaseTrigger
 if TYPE_CHECKING:
     from airflow.sdk import BaseHook, Connection
     from airflow.sdk.configuration import conf
+    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
     from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
     from airflow.sdk.log import amask_secret as _sdk_amask_secret
     from airflow.sdk.log import mask_secret as _sdk_mask_secret
+    from airflow.sdk.observability.stats import Stats
 else:
     try:  # 3.1+
         from airflow.sdk import BaseHook
@@ -35,6 +37,10 @@ else:
         from airflow.sdk.configuration import conf
     except ImportError:
         from airflow.configuration import conf
+    try:  # 3.2+
+        from airflow.sdk.observability.stats import Stats
+    except ImportError:
+        from airflow.stats import Stats
     try:  # 3.1+: also registers the secret with this process's masker
         from airflow.sdk.log import mask_secret as _sdk_mask_secret
     except ImportError:
@@ -43,6 +49,14 @@ else:
         from airflow.sdk.log import amask_secret as _sdk_amask_secret
     except ImportError:
         _sdk_amask_secret = None
+    try:  # 3.3+
+        from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+    except ImportError:
+        RetryDecision = None
+
+        class RetryPolicy:
+            """Before 3.3 Airflow never asks a retry policy: a subclass imports, and retries follow ``retries``."""
+
 
 __all__ = [
     "TRIGGER_ON_KILL",
@@ -50,6 +64,9 @@ __all__ = [
     "AirflowException",
     "AirflowTaskTimeout",
     "BaseHook",
+    "RetryDecision",
+    "RetryPolicy",
+    "Stats",
     "amask_secret",
     "aread_connection",
     "conf",

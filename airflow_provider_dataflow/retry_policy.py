@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-
+from airflow_provider_dataflow.compat import RetryDecision, RetryPolicy
 from airflow_provider_dataflow.exceptions import (
     DataflowApplicationError,
     DataflowCapacityError,

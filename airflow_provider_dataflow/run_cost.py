@@ -77,7 +77,7 @@ def emit_metrics(run: dict[str, Any], cost: RunCost, tags: dict[str, str]) -> No
 
     Names carry no DAG or task id (they are tags), so plain StatsD aggregates over all tasks.
     """
-    from airflow.sdk.observability.stats import Stats
+    from airflow_provider_dataflow.compat import Stats
 
     Stats.timing(f"{METRIC_PREFIX}.duration", timedelta(seconds=cost.run_seconds), tags=tags)
     if cost.queue_seconds is not None:

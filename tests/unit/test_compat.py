@@ -20,9 +20,12 @@ VERSIONED_MODULES = {
     "airflow.exceptions",
     "airflow.hooks.base",
     "airflow.sdk.configuration",
+    "airflow.sdk.definitions.retry_policy",
     "airflow.sdk.exceptions",
     "airflow.sdk.execution_time.secrets_masker",
     "airflow.sdk.log",
+    "airflow.sdk.observability.stats",
+    "airflow.stats",
 }
 #: Names that ``airflow.sdk`` or ``BaseHook`` lack on some supported release.
 VERSIONED_NAMES = {"BaseHook", "aget_connection", "amask_secret", "mask_secret", "AirflowTaskTimeout"}
