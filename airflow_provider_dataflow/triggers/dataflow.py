@@ -7,10 +7,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_dataflow import compat
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.run_wait import adrive, default_target_states, kill_steps, wait_steps
 from airflow_provider_dataflow.run_watch.observer import RunObserver
-from airflow_provider_dataflow.triggers.kill_fallback import on_kill_when_user_killed
+from airflow_provider_dataflow.triggers.kill_fallback import DEFERRED, on_kill_when_user_killed, task_state
+from airflow_provider_dataflow.triggers.loop_stalls import watch_loop
 
 
 class DataflowRunTrigger(BaseTrigger):
@@ -78,7 +80,13 @@ class DataflowRunTrigger(BaseTrigger):
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        self._watch_for_stalls()
         yield TriggerEvent(await on_kill_when_user_killed(self, self._wait(self._hook())))
+
+    def _watch_for_stalls(self) -> None:
+        """On 3.3, ``on_kill`` must tell a user's kill from a move after this loop stalled (``loop_stalls``)."""
+        if compat.TRIGGER_ON_KILL:
+            watch_loop()
 
     async def _wait(self, hook: DataflowHook) -> dict[str, Any]:
         steps = wait_steps(
@@ -96,11 +104,25 @@ class DataflowRunTrigger(BaseTrigger):
             observer.close()
 
     async def on_kill(self) -> None:
-        """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``)."""
+        """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``).
+
+        After this triggerer's loop stalled, Airflow 3.3.2 also calls it for triggers it moved to
+        another triggerer: then the task's state decides, and a task still deferred keeps its run.
+        """
         if not self.run_id:
             return
         if not self.cancel_on_kill:
             self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
             return
+        if compat.TRIGGER_ON_KILL and watch_loop().stalled_recently():
+            state = await task_state(self.task_instance)
+            if state in (DEFERRED, None):
+                self.log.warning(
+                    "This triggerer stalled lately and the task is %s: its trigger moved to another triggerer; "
+                    "leaving Data Flow run %s running",
+                    state or "in an unknown state",
+                    self.run_id,
+                )
+                return
         self.log.info("Task was killed by a user")
         await adrive(kill_steps(self.run_id, self.log), RunObserver(self._hook(), self.run_id, None).perform)

@@ -100,6 +100,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         return DataflowHook(self.oci_conn_id, region=self.region, opc_parent_rpt_url=self.opc_parent_rpt_url)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        self._watch_for_stalls()
         hook = self._hook()
         try:
             run = await self._submit(hook)
