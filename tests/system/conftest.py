@@ -94,7 +94,7 @@ def stack(
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not kept up beside the SQLite stack's tests: SQLite locks under that load
 def production_stack(
     emulator: DataflowEmulator, creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProductionStack]:

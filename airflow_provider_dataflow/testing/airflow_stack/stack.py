@@ -214,18 +214,26 @@ class AirflowStack:
     # The CLI
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow <args>`` against this stack (e.g. ``"backfill", "create", ...``)."""
+        """Run ``airflow <args>`` against this stack (e.g. ``"backfill", "create", ...``).
+
+        Tried again (twice at most) when SQLite answered "database is locked": on a loaded machine the
+        scheduler's writes can make a CLI's transaction fail at once instead of waiting for the lock.
+        """
         if not self.environment:
             self._configure()
-        result = subprocess.run(
-            [self._python, "-m", "airflow", *args],
-            env=self.environment,
-            cwd=self.home,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        for attempt in range(3):
+            result = subprocess.run(
+                [self._python, "-m", "airflow", *args],
+                env=self.environment,
+                cwd=self.home,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            if result.returncode == 0 or "database is locked" not in result.stdout + result.stderr or attempt == 2:
+                break
+            time.sleep(2.0)
         if check and result.returncode != 0:
             raise AirflowStackError(
                 f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
