@@ -161,33 +161,22 @@ class DataflowHook(BaseHook):
 
         :param details: ``CreateRunDetails`` fields in snake_case, nested values as plain dicts.
         """
+        return self._call("create a Data Flow run", lambda c: self._create(c, details, retry_token))
+
+    async def acreate_run(self, details: Mapping[str, Any], *, retry_token: str) -> dict[str, Any]:
+        """``create_run`` from the event loop (start_from_trigger); same retry-token guarantee."""
+        return await self._acall("create a Data Flow run", lambda c: self._create(c, details, retry_token))
+
+    def _create(self, client: Any, details: Mapping[str, Any], retry_token: str | None) -> dict[str, Any]:
         import oci
 
-        body = _create_run_details(details)
         kwargs: dict[str, Any] = {"retry_strategy": oci.retry.DEFAULT_RETRY_STRATEGY}
         if retry_token:
             kwargs["opc_retry_token"] = retry_token
         if self.opc_parent_rpt_url:
             kwargs["opc_parent_rpt_url"] = self.opc_parent_rpt_url
-        response = self._call("create a Data Flow run", lambda c: c.create_run(body, **kwargs))
+        response = client.create_run(_create_run_details(details), **kwargs)
         return run_attributes(response.data, response.headers.get("opc-request-id"))
-
-    async def acreate_run(self, details: Mapping[str, Any], *, retry_token: str) -> dict[str, Any]:
-        """``create_run`` from the event loop (start_from_trigger); same retry-token guarantee."""
-
-        def create(client: Any) -> dict[str, Any]:
-            import oci
-
-            kwargs: dict[str, Any] = {
-                "retry_strategy": oci.retry.DEFAULT_RETRY_STRATEGY,
-                "opc_retry_token": retry_token,
-            }
-            if self.opc_parent_rpt_url:
-                kwargs["opc_parent_rpt_url"] = self.opc_parent_rpt_url
-            response = client.create_run(_create_run_details(details), **kwargs)
-            return run_attributes(response.data, response.headers.get("opc-request-id"))
-
-        return await self._acall("create a Data Flow run", create)
 
     def get_run(self, run_id: str, *, sdk_retries: bool = True) -> dict[str, Any]:
         """Read a run. Wait loops pass ``sdk_retries=False`` and back off themselves."""
