@@ -30,6 +30,7 @@ class RunObserver:
 
     async def perform(self, step: Step) -> Any:
         if isinstance(step, Cancel):
+            await asyncio.sleep(step.delay)
             return await self._hook.acancel_run(self._run_id)
         if isinstance(step, Poll):
             watcher = await self._attached_watcher()

@@ -19,7 +19,8 @@ which we read first and which would give us the loop's lifecycle for free:
 - ``open_shared_stream`` sees one trigger's kwargs, so it cannot know the shortest interval asked
   for, nor when the watched runs were created (to list where they ended);
 - a stream that raises fails every subscriber's task; here a list error backs off (transient) or
-  falls back to per-run GETs (permanent), and a crashed loop hands its waiters back to their own reads;
+  falls back to per-run GETs (permanent), lists failing for longer than ``_stale_after()`` hand the
+  waits back to per-run GETs until a snapshot succeeds, and a crashed loop hands its waiters back too;
 - it exists only on Airflow 3.3, and only inside a real triggerer; this watcher works on every Airflow 3
   release and in ``dag.test()``, which runs triggers inline.
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIST_RETRY_SECONDS = 600.0  # after a permanent list error, try listing again this much later
+STALE_GRACE_SECONDS = 30.0  # no snapshot for 3 intervals and this long: each run is read on its own
 ENDED_LIST_MIN_RUNS = 4  # fewer ended runs than this are cheaper to read one by one
 WAKE_BATCH = 256  # waiters resumed per event-loop turn, so a burst of changes never stalls the loop
 
@@ -95,9 +97,9 @@ class CompartmentWatcher:
         self._intervals: Counter[float] = Counter()  # poll intervals of the waiters: O(1) to keep, few to scan
         self._created: dict[str, Any] = {}  # run id -> time created, from the snapshots
         self._task: asyncio.Task[None] | None = None
-        self._last_tick = time.monotonic()
+        self._last_snapshot = time.monotonic()
         self._list_denied_until = 0.0
-        self._backoff = Backoff(base=1.0, cap=60.0)
+        self._backoff = Backoff()
 
     # -- what triggers call -----------------------------------------------------------------------
 
@@ -117,8 +119,16 @@ class CompartmentWatcher:
             self._on_idle()
 
     def sharing(self) -> bool:
-        """Whether snapshots are cheaper than per-run GETs now, and listing is allowed."""
-        return len(self._alive) >= self._config.min_runs and time.monotonic() >= self._list_denied_until
+        """Whether a poll should wait for the next snapshot (and the loop is started if it is not).
+
+        Not when per-run GETs are cheaper (few runs), listing is forbidden, or no snapshot succeeded
+        for ``_stale_after()``: lists failing for minutes (503s, 429s on the list endpoint) must not
+        hold every wait of the process; each run is then read on its own until a snapshot succeeds.
+        """
+        if not self._worth_listing():
+            return False
+        self._ensure_running()
+        return self._snapshots_fresh()
 
     async def wait_for_change(self, run_id: str, poll: Poll) -> dict[str, Any] | None:
         """The run once it is out of ``poll.known_state``; None means "read it yourself now".
@@ -130,7 +140,6 @@ class CompartmentWatcher:
         waiter = _Waiter(poll.known_state, poll.target_states)
         self._waiters.setdefault(run_id, set()).add(waiter)
         self._intervals[poll.poll_interval] += 1
-        self._ensure_running()
         try:
             while True:
                 timeout = self._stale_after()
@@ -144,7 +153,7 @@ class CompartmentWatcher:
                     timer.cancel()
                 if run is not _LOOK_AGAIN:
                     return run
-                if (poll.deadline is not None and time.time() >= poll.deadline) or not self._healthy():
+                if (poll.deadline is not None and time.time() >= poll.deadline) or not self._snapshots_fresh():
                     return None
         finally:
             waiters = self._waiters.get(run_id)
@@ -158,8 +167,12 @@ class CompartmentWatcher:
 
     # -- the loop ---------------------------------------------------------------------------------
 
+    def _worth_listing(self) -> bool:
+        return len(self._alive) >= self._config.min_runs and time.monotonic() >= self._list_denied_until
+
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
+            self._last_snapshot = time.monotonic()  # a new loop gets its first intervals to list
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"dataflow-run-watcher[{self.compartment_id}]"
             )
@@ -168,19 +181,20 @@ class CompartmentWatcher:
         return max(self._config.min_interval, min(self._intervals, default=self._config.min_interval))
 
     def _stale_after(self) -> float:
-        return 3 * self._interval() + 60.0
+        return 3 * self._interval() + STALE_GRACE_SECONDS
 
-    def _healthy(self) -> bool:
+    def _snapshots_fresh(self) -> bool:
+        """The loop runs and its last successful snapshot is recent (failed ticks do not count)."""
         alive = self._task is not None and not self._task.done()
-        return alive and time.monotonic() - self._last_tick < self._stale_after()
+        return alive and time.monotonic() - self._last_snapshot < self._stale_after()
 
     async def _run(self) -> None:
         try:
-            while self._alive and self.sharing():
+            while self._alive and self._worth_listing():
                 started = time.monotonic()
-                await self._tick()
-                self._last_tick = time.monotonic()
-                await asyncio.sleep(max(0.0, self._interval() - (self._last_tick - started)))
+                if await self._tick():
+                    self._last_snapshot = time.monotonic()
+                await asyncio.sleep(max(0.0, self._interval() - (time.monotonic() - started)))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -194,7 +208,8 @@ class CompartmentWatcher:
             for waiter in waiters:
                 waiter.resolve(None)
 
-    async def _tick(self) -> None:
+    async def _tick(self) -> bool:
+        """Take a snapshot and wake the waiters whose runs changed; False when listing failed."""
         try:
             snapshot = await snapshot_active_runs(self._hook, self.compartment_id)
             changes, missing = self._compare(snapshot)
@@ -204,10 +219,12 @@ class CompartmentWatcher:
                 ended = await find_ended_runs(self._hook, self.compartment_id, bounded)
         except DataflowServiceError as err:
             if err.transient:
+                if self._backoff.attempt == 0:  # the waits' own rule: from 1 s up to twice the interval
+                    self._backoff = Backoff.for_polling(self._interval())
                 delay = self._backoff.next_delay(err.retry_after)
                 log_transient(log, err, delay, self._backoff.attempt)
                 await asyncio.sleep(delay)
-                return
+                return False
             log.warning(
                 "Cannot list runs in compartment %s, so each run is read on its own for the next %.0f s: %s",
                 self.compartment_id,
@@ -215,12 +232,13 @@ class CompartmentWatcher:
                 err,
             )
             self._list_denied_until = time.monotonic() + LIST_RETRY_SECONDS
-            return
+            return False
         self._backoff.reset()
         changes.extend((run_id, ended[run_id]) for run_id in missing if run_id in ended)
         await self._wake(changes)
         to_read = [run_id for run_id in missing if run_id not in ended]  # not listed yet, or another compartment
         await _for_each_bounded(to_read, self._read, self._config.read_concurrency)
+        return True
 
     def _compare(self, snapshot: dict[str, ListedRun]) -> tuple[list[tuple[str, ListedRun]], list[str]]:
         """Watched runs the snapshot shows, and the watched runs it does not."""

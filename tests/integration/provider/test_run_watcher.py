@@ -243,3 +243,21 @@ def test_a_lone_trigger_polls_its_run_as_before(hook: DataflowHook, control: Emu
     assert payloads[0]["run"]["state"] == "SUCCEEDED"
     calls = _calls(control)
     assert calls["list"] == 0 and calls["get"] >= 2
+
+
+def test_lists_failing_for_long_hand_every_wait_back_to_its_own_reads(
+    hook: DataflowHook, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chaos soak's stall: every list answered 503 while GETs worked. Failed ticks must not count
+    as a live watcher, or its waiters wait for a snapshot that never comes."""
+    monkeypatch.setattr(watcher_module, "STALE_GRACE_SECONDS", 1.0)
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+    control.add_fault(method="GET", path_regex="/runs$", status=503, code="ServiceUnavailable", times=10_000)
+
+    control.clear_journal()
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs], timeout=30.0))
+
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    assert _calls(control)["get"] >= len(runs), "each run was read on its own"
+    assert all(entry["status"] == 503 for entry in control.journal() if entry["path"].endswith("/runs"))
