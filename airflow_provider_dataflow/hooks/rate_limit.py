@@ -1,20 +1,28 @@
 """One request budget per service endpoint, shared by every trigger and watcher in a process.
 
 A triggerer waiting for thousands of runs must not be the client that pushes a tenancy into 429s:
-calls from the event loop take a slot from a token bucket first. The bucket adapts: a 429 halves
-its rate (once per second of 429s) and pauses it for the server's Retry-After; the rate then climbs back linearly to the
-configured maximum over ``RECOVERY_SECONDS``. Waiting for a slot is a plain ``asyncio.sleep``, so
-callers queue up in time (backpressure) without any extra task or thread.
+calls from the event loop take a token from a bucket first. The bucket adapts: a 429 halves its
+rate (once per second of 429s) and pauses it for the server's Retry-After; the rate then climbs
+back linearly to the configured maximum over ``RECOVERY_SECONDS``.
+
+Callers queue first come, first served, and only the head of the queue waits on the clock, for the
+next token at the rate of that moment. So a queue built while throttled drains as fast as the rate
+recovers: slots booked ahead at the lowest rate would keep hundreds of callers waiting minutes
+after the service is healthy again (what the chaos soak hit).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airflow_provider_dataflow.provider_config import get_float
+
+log = logging.getLogger(__name__)
 
 MIN_REQUESTS_PER_SECOND = 0.5
 RECOVERY_SECONDS = 60.0
@@ -24,18 +32,23 @@ THROTTLE_WINDOW_SECONDS = 1.0  # 429s this close together are one overload: the 
 
 @dataclass
 class RateLimiter:
-    """Token bucket by reservation: each call books the next free slot and sleeps until it."""
+    """Token bucket with a first-come-first-served queue of waiters (one queue per event loop)."""
 
     max_rate: float
     clock: Callable[[], float] = time.monotonic
-    _next_slot: float = field(default=0.0, init=False)
+    _tokens: float = field(default=0.0, init=False)
+    _updated: float = field(default=0.0, init=False)
     _throttled_rate: float | None = field(default=None, init=False)
     _throttled_at: float = field(default=0.0, init=False)
     _paused_until: float = field(default=0.0, init=False)
+    _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.max_rate <= 0:
             raise ValueError(f"max_requests_per_second must be > 0, got {self.max_rate}")
+        self._tokens, self._updated = self._capacity(self.max_rate), self.clock()
 
     @property
     def rate(self) -> float:
@@ -49,23 +62,28 @@ class RateLimiter:
             return self.max_rate
         return recovered
 
-    def reserve(self) -> float:
-        """Book a slot; return how many seconds to wait for it."""
+    def try_take(self) -> float:
+        """Take a token and return 0, or return how long until one is due (nothing taken)."""
         now = self.clock()
+        if now < self._paused_until:
+            return self._paused_until - now
         rate = self.rate
-        earliest = max(now - BURST_SECONDS, self._paused_until)
-        slot = max(self._next_slot, earliest)
-        self._next_slot = slot + 1.0 / rate
-        return max(0.0, slot - now)
+        self._tokens = min(self._capacity(rate), self._tokens + (now - self._updated) * rate)
+        self._updated = now
+        if self._tokens >= 1.0 - 1e-9:  # not exactly 1: a wait computed from the shortfall may round short
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / rate
 
     async def acquire(self) -> None:
-        """Wait for a slot; a caller that wakes inside a Retry-After pause books again after it."""
-        while True:
-            delay = self.reserve()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.clock() >= self._paused_until:
-                return
+        """Wait for a token behind the callers that came first."""
+        queue = self._queues.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with queue:
+            while True:
+                delay = self.try_take()
+                if delay <= 0:
+                    return
+                await asyncio.sleep(delay)  # then look again: the rate may have recovered meanwhile
 
     def throttled(self, retry_after: float | None) -> None:
         """The service answered 429: halve the rate (once per window) and honour its Retry-After."""
@@ -73,8 +91,20 @@ class RateLimiter:
         if self._throttled_rate is None or now - self._throttled_at >= THROTTLE_WINDOW_SECONDS:
             self._throttled_rate = max(MIN_REQUESTS_PER_SECOND, self.rate / 2)
             self._throttled_at = now
+            self._tokens = min(self._tokens, 0.0)
+            log.warning(
+                "Data Flow answered 429 (too many requests): this process now sends at most %.1f requests/s,"
+                " back to %.0f over %.0f s",
+                self._throttled_rate,
+                self.max_rate,
+                RECOVERY_SECONDS,
+            )
         if retry_after:
             self._paused_until = max(self._paused_until, now + retry_after)
+
+    @staticmethod
+    def _capacity(rate: float) -> float:
+        return max(1.0, rate * BURST_SECONDS)
 
 
 _limiters: dict[str, RateLimiter] = {}

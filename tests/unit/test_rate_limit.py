@@ -1,10 +1,13 @@
-"""The per-endpoint request budget: steady rate, halving on 429 bursts, Retry-After, recovery."""
+"""The per-endpoint request budget: steady rate, halving on 429 bursts, Retry-After, recovery, and a
+queue that drains as fast as the rate recovers."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from airflow_provider_dataflow.hooks.rate_limit import RECOVERY_SECONDS, RateLimiter
+from airflow_provider_dataflow.hooks.rate_limit import MIN_REQUESTS_PER_SECOND, RECOVERY_SECONDS, RateLimiter
 
 
 class FakeClock:
@@ -15,16 +18,22 @@ class FakeClock:
         return self.now
 
 
-def _waits(limiter: RateLimiter, calls: int) -> list[float]:
-    return [limiter.reserve() for _ in range(calls)]
+def _serve(limiter: RateLimiter, clock: FakeClock, calls: int) -> list[float]:
+    """When each call goes out, served one after another as the head of ``acquire``'s queue is."""
+    start, sent = clock.now, []
+    for _ in range(calls):
+        while (delay := limiter.try_take()) > 0:
+            clock.now += delay
+        sent.append(clock.now - start)
+    return sent
 
 
 def test_calls_are_spaced_at_the_configured_rate_after_a_one_second_burst() -> None:
     clock = FakeClock()
     limiter = RateLimiter(10.0, clock=clock)
-    waits = _waits(limiter, 30)
-    assert waits[:11] == pytest.approx([0.0] * 11), "an idle bucket lets one second's worth through"
-    assert waits[11:] == pytest.approx([0.1 * i for i in range(1, 20)])
+    sent = _serve(limiter, clock, 30)
+    assert sent[:10] == pytest.approx([0.0] * 10), "an idle bucket lets one second's worth through"
+    assert sent[10:] == pytest.approx([0.1 * i for i in range(1, 21)])
 
 
 def test_a_burst_of_429s_halves_the_rate_once_per_window_and_honours_retry_after() -> None:
@@ -33,7 +42,7 @@ def test_a_burst_of_429s_halves_the_rate_once_per_window_and_honours_retry_after
     for _ in range(50):  # one overload, answered 50 times within the same instant
         limiter.throttled(retry_after=2.0)
     assert limiter.rate == pytest.approx(10.0)
-    assert limiter.reserve() == pytest.approx(2.0), "nothing goes out before Retry-After"
+    assert limiter.try_take() == pytest.approx(2.0), "nothing goes out before Retry-After"
     clock.now += 1.5  # a new overload, after the window: halve the (slightly recovered) rate again
     limiter.throttled(retry_after=None)
     assert limiter.rate == pytest.approx((10.0 + 10.0 * 1.5 / RECOVERY_SECONDS) / 2)
@@ -56,7 +65,33 @@ def test_the_rate_never_drops_below_the_floor() -> None:
     for _ in range(20):
         limiter.throttled(retry_after=None)
         clock.now += 1.0
-    assert limiter.rate >= 0.5
+    assert limiter.rate >= MIN_REQUESTS_PER_SECOND
+
+
+def test_a_queue_built_at_the_floor_drains_as_the_rate_recovers() -> None:
+    """125 triggers queued right after the rate fell to the floor: at a fixed 0.5/s the last would wait
+    250 s; served at the rate of each moment, they are all out within ~17 s."""
+    clock = FakeClock()
+    limiter = RateLimiter(50.0, clock=clock)
+    for _ in range(10):  # 429s a second apart, as in a burst
+        limiter.throttled(retry_after=None)
+        clock.now += 1.0
+    assert limiter.rate < 2.0
+    sent = _serve(limiter, clock, 125)
+    assert sent[-1] < 20.0
+    assert sent == sorted(sent)
+
+
+async def test_acquire_serves_callers_in_arrival_order() -> None:
+    limiter = RateLimiter(200.0)
+    order: list[int] = []
+
+    async def call(index: int) -> None:
+        await limiter.acquire()
+        order.append(index)
+
+    await asyncio.gather(*(call(index) for index in range(400)))  # 200 from the burst, 200 queued
+    assert order == list(range(400))
 
 
 def test_a_non_positive_rate_is_refused() -> None:
