@@ -29,6 +29,7 @@ DONE, TIMEOUT, ERROR = "done", "timeout", "error"
 FROM_SUMMARY = "from_summary"  # in a run dict built from a list summary: the worker reads the whole run once
 CANCEL_CONFIRM_SECONDS = 25.0
 CONFIRM_EVERY_SECONDS = 1.0
+CANCEL_RETRY_SECONDS = 120.0  # how long a cancel is retried through 429s and 5xx before giving up
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,10 @@ class Get:
 
 @dataclass(frozen=True)
 class Cancel:
-    """Ask the service to cancel the run; the result is False when it had already ended."""
+    """Ask the service to cancel the run, ``delay`` seconds from now; the result is False when it had
+    already ended."""
+
+    delay: float = 0.0
 
 
 Step = Poll | Get | Cancel
@@ -140,7 +144,7 @@ def wait_steps(
 def cancel_after_timeout_steps(run_id: str, timeout: float | None, log: logging.Logger | Any) -> Steps:
     log.warning("Timeout of %s s reached; cancelling Data Flow run %s", timeout, run_id)
     try:
-        cancelled = yield Cancel()
+        cancelled = yield from cancel_steps(log)
         run = yield from confirm_cancelled_steps()
     except DataflowServiceError as err:
         return error_payload(run_id, f"Timeout reached, and cancelling the run failed: {err}")
@@ -150,18 +154,44 @@ def cancel_after_timeout_steps(run_id: str, timeout: float | None, log: logging.
 def kill_steps(run_id: str, log: logging.Logger | Any) -> Steps:
     """Cancel because a user killed the task, and log where the run ended."""
     log.info("Cancelling Data Flow run %s", run_id)
-    yield Cancel()
+    yield from cancel_steps(log)
     run = yield from confirm_cancelled_steps()
     log.info("Data Flow run %s is %s after cancel", run_id, run.get("state"))
     return run
 
 
+def cancel_steps(log: logging.Logger | Any) -> Generator[Step, Any, bool]:
+    """Cancel, retrying transient errors (honouring Retry-After) for up to ``CANCEL_RETRY_SECONDS``:
+    one 503 or 429 must not leave a killed or timed-out task's run running."""
+    backoff = Backoff(base=1.0, cap=15.0)
+    give_up = time.monotonic() + CANCEL_RETRY_SECONDS
+    delay = 0.0
+    while True:
+        try:
+            cancelled: bool = yield Cancel(delay)
+            return cancelled
+        except DataflowServiceError as err:
+            if not err.transient or time.monotonic() >= give_up:
+                raise
+            delay = backoff.next_delay(err.retry_after)
+            log_transient(log, err, delay, backoff.attempt)
+
+
 def confirm_cancelled_steps() -> Steps:
-    """Read the run briefly until it is terminal, so the log can say where it ended."""
+    """Read the run briefly until it is terminal, so the log can say where it ended (the cancel is
+    already accepted: a failed read only leaves the last state known)."""
     give_up = time.monotonic() + CANCEL_CONFIRM_SECONDS
-    run: dict[str, Any] = yield Get(0.0)
-    while not wait_is_over(run.get("state"), ()) and time.monotonic() < give_up:
-        run = yield Get(CONFIRM_EVERY_SECONDS)
+    run: dict[str, Any] = {}
+    delay = 0.0
+    while time.monotonic() < give_up:
+        try:
+            run = yield Get(delay)
+        except DataflowServiceError as err:
+            if not err.transient:
+                raise
+        if wait_is_over(run.get("state"), ()):
+            break
+        delay = CONFIRM_EVERY_SECONDS
     return run
 
 
@@ -203,9 +233,9 @@ def blocking_performer(
     """Perform steps from a worker: sleep, then one synchronous call."""
 
     def perform(step: Step) -> Any:
+        sleep(step.delay)
         if isinstance(step, Cancel):
             return hook.cancel_run(run_id)
-        sleep(step.delay)
         # The wait backs off by itself; a confirm read may lean on the SDK's retries.
         return hook.get_run(run_id, sdk_retries=isinstance(step, Get))
 

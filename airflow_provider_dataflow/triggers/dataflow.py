@@ -13,6 +13,7 @@ from airflow_provider_dataflow.run_wait import adrive, default_target_states, ki
 from airflow_provider_dataflow.run_watch.observer import RunObserver
 from airflow_provider_dataflow.triggers.kill_fallback import DEFERRED, on_kill_when_user_killed, task_state
 from airflow_provider_dataflow.triggers.loop_stalls import watch_loop
+from airflow_provider_dataflow.triggers.run_to_completion import run_to_completion
 
 
 class DataflowRunTrigger(BaseTrigger):
@@ -108,7 +109,11 @@ class DataflowRunTrigger(BaseTrigger):
 
         After this triggerer's loop stalled, Airflow 3.3.2 also calls it for triggers it moved to
         another triggerer: then the task's state decides, and a task still deferred keeps its run.
+        The cancel goes on when Airflow cancels ``on_kill`` itself a second later (``run_to_completion``).
         """
+        await run_to_completion(self._kill())
+
+    async def _kill(self) -> None:
         if not self.run_id:
             return
         if not self.cancel_on_kill:

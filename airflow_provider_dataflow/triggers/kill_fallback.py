@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
 from airflow_provider_dataflow import compat
+from airflow_provider_dataflow.triggers.run_to_completion import run_to_completion
 
 T = TypeVar("T")
 
@@ -24,10 +25,6 @@ KILL_FALLBACK_TIMEOUT = 30.0
 DEFERRED = "deferred"
 #: A cleared task instance has no state until the scheduler picks it up again.
 NO_STATE = "none"
-
-
-#: Fallbacks in flight; the event loop holds only weak references to tasks.
-_running: set[asyncio.Future[None]] = set()
 
 
 class Killable(Protocol):
@@ -45,17 +42,13 @@ class Killable(Protocol):
 async def on_kill_when_user_killed(trigger: Killable, waiting: Awaitable[T]) -> T:
     """Await ``waiting``; if that is cancelled because a user killed the task, run ``trigger.on_kill`` first.
 
-    The check and cancel run shielded, in a task of their own: the triggerer may cancel the trigger again
-    before they finish (3.2.2 did, milliseconds after the first), and a cancel must not be cut off halfway.
+    The check and cancel go on when the triggerer cancels the trigger again (``run_to_completion``).
     """
     try:
         return await waiting
     except asyncio.CancelledError:
         if not compat.TRIGGER_ON_KILL and trigger.cancel_on_kill:
-            fallback = asyncio.ensure_future(_fallback(trigger))
-            _running.add(fallback)
-            fallback.add_done_callback(_running.discard)
-            await asyncio.shield(fallback)
+            await run_to_completion(_fallback(trigger))
         raise
 
 

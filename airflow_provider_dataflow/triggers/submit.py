@@ -142,13 +142,13 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         self.log.info("Created Data Flow run %s (%s) from the triggerer", run["id"], run.get("state"))
         return run
 
-    async def on_kill(self) -> None:
+    async def _kill(self) -> None:
         if not self.run_id and self._creating is not None:
             try:
                 self.run_id = (await self._creating)["id"]
             except DataflowServiceError:
                 return  # the create failed: nothing runs
-        await super().on_kill()
+        await super()._kill()
 
 
 def _created_at(run: dict[str, Any]) -> float:

@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_dataflow import run_wait
 from airflow_provider_dataflow.exceptions import DataflowServiceError
-from airflow_provider_dataflow.run_wait import Cancel, Get, Poll, Step, drive, wait_steps
+from airflow_provider_dataflow.run_wait import Cancel, Get, Poll, Step, drive, kill_steps, wait_steps
 
 LOG = logging.getLogger(__name__)
 START = 1_800_000_000.0
@@ -45,8 +45,7 @@ class Script:
 
     def __call__(self, step: Step) -> Any:
         self.steps.append(step)
-        if not isinstance(step, Cancel):
-            self.clock.now += step.delay
+        self.clock.now += step.delay
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -99,3 +98,23 @@ def test_a_failed_cancel_at_the_deadline_is_an_error_naming_both(clock: FakeCloc
     script = Script(clock, DataflowServiceError("cancel refused", status=400))
     payload = _wait(script, deadline=START - 1)
     assert payload["status"] == "error" and "cancelling the run failed" in payload["message"]
+
+
+def test_a_kill_retries_a_cancel_through_503_and_429_then_confirms(clock: FakeClock) -> None:
+    unavailable = DataflowServiceError("503", status=503, transient=True)
+    busy = DataflowServiceError("429", status=429, transient=True, retry_after=2.0)
+    script = Script(clock, unavailable, busy, True, unavailable, "CANCELED")
+    assert drive(kill_steps("r", LOG), script) == {"id": "r", "state": "CANCELED"}
+    cancels = [s.delay for s in script.steps if isinstance(s, Cancel)]
+    assert len(cancels) == 3 and cancels[0] == 0.0 and 2.0 <= cancels[2] <= 2.2, "Retry-After is honoured"
+    assert [type(s) for s in script.steps][3:] == [Get, Get], "a failed confirm read is read again"
+
+
+def test_a_cancel_refused_for_good_or_failing_past_the_retry_window_is_raised(clock: FakeClock) -> None:
+    with pytest.raises(DataflowServiceError, match="refused"):
+        drive(kill_steps("r", LOG), Script(clock, DataflowServiceError("refused", status=400)))
+    unavailable = DataflowServiceError("still 503", status=503, transient=True, retry_after=30.0)
+    script = Script(clock, *[unavailable] * 10)
+    with pytest.raises(DataflowServiceError, match="still 503"):
+        drive(kill_steps("r", LOG), script)
+    assert 4 <= len(script.steps) <= 6, "retried for about CANCEL_RETRY_SECONDS (120 s), then given up"

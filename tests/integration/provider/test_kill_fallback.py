@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_dataflow import compat
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
-from airflow_provider_dataflow.triggers import kill_fallback
+from airflow_provider_dataflow.triggers import run_to_completion
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
 from .conftest import run_details
@@ -65,7 +65,7 @@ def _stop_while_waiting(
             waiting.cancel()
             await asyncio.sleep(0.01)
         await asyncio.gather(waiting, return_exceptions=True)
-        await asyncio.gather(*kill_fallback._running)
+        await asyncio.gather(*run_to_completion._in_flight)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)

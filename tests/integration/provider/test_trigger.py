@@ -116,6 +116,30 @@ def test_on_kill_cancels_the_run_and_cleanup_does_not(hook: DataflowHook, contro
     assert hook.get_run(killed["id"])["state"] == "CANCELED"
 
 
+def test_on_kill_cancelled_again_by_the_triggerer_still_cancels_the_run(
+    hook: DataflowHook, control: EmulatorControl
+) -> None:
+    """Airflow 3.3.2 cancels on_kill itself about a second later; the cancel, backing off after 503s
+    here, goes on and the run ends CANCELED."""
+    control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
+    run = hook.create_run(run_details("slow"))
+    control.add_fault("DELETE", "/runs/", status=503, times=2)
+
+    async def scenario() -> None:
+        killing = asyncio.ensure_future(DataflowRunTrigger(run["id"]).on_kill())
+        await asyncio.sleep(0.3)  # the first DELETE got its 503 and the cancel backs off
+        killing.cancel()  # the triggerer's next loop cancels the trigger's task again
+        await asyncio.gather(killing, return_exceptions=True)
+        for _ in range(100):
+            if hook.get_run(run["id"])["state"] in ("CANCELING", "CANCELED"):
+                return
+            await asyncio.sleep(0.1)
+
+    asyncio.run(scenario())
+    assert [e["status"] for e in control.journal() if e["method"] == "DELETE"] == [503, 503, 204]
+    assert hook.get_run(run["id"])["state"] in ("CANCELING", "CANCELED")
+
+
 def test_cancel_on_kill_off_leaves_the_run_running(hook: DataflowHook, control: EmulatorControl) -> None:
     control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
     run = hook.create_run(run_details("slow"))
