@@ -124,6 +124,15 @@ def production_stack(
         yield running
 
 
+@pytest.fixture(autouse=True)
+def _faults_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Emulator faults are one test's weather: a test that fails before its faults were used up must not
+    pass them on to the next test (a dropped create there looks like a duplicate submit)."""
+    yield
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").control.clear_faults()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

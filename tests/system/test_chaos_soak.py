@@ -166,7 +166,7 @@ def _open_trigger_logs(session: int) -> set[str]:
     """Trigger log files the processes of a triggerer's session hold open: one per trigger it runs."""
     paths = set()
     for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):  # it may exit while we look
             if os.getsid(process.pid) == session:
                 paths.update(f.path for f in process.open_files() if ".log.trigger." in f.path)
     return paths
@@ -227,6 +227,24 @@ def _task_logs(stack: ProductionStack) -> tuple[Counter[TryKey], Counter[TryKey]
     return fired, resumed, triggerers
 
 
+def _last_trigger_events(stack: ProductionStack, tis: list[dict[str, Any]]) -> dict[str, int]:
+    """How many deferred tasks' newest trigger logs end with each event (run ids cut), to see a stall's shape."""
+    deferred = {(ti["dag_id"], ti["dag_run_id"], str(ti["map_index"]), str(ti["try_number"])) for ti in tis
+                if ti["state"] == "deferred"}  # fmt: skip
+    newest: dict[TryKey, tuple[float, Path]] = {}
+    for path in Path(stack.home / "logs").rglob("attempt=*.log.trigger.*.log"):
+        match = _TRY_LOG.search(path.as_posix())
+        key = match and (match["dag"], match["run"], match["map"] or "-1", match["try"])
+        if key in deferred and path.stat().st_mtime >= newest.get(key, (0.0, path))[0]:
+            newest[key] = (path.stat().st_mtime, path)
+    events: Counter[str] = Counter()
+    for _, path in newest.values():
+        lines = path.read_text(errors="replace").splitlines()
+        event = re.search(r'"event":"([^"]*)"', lines[-1]) if lines else None
+        events[re.sub(r"ocid1\.\S+", "<run>", event[1] if event else "<empty>")[:120]] += 1
+    return dict(events.most_common(5))
+
+
 def test_chaos_soak_loses_nothing(
     production_stack: ProductionStack, emulator: DataflowEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,7 +269,11 @@ def test_chaos_soak_loses_nothing(
             break
         if time.monotonic() > deadline:
             states = Counter(ti["state"] for ti in tis)
-            pytest.fail(f"soak not done after {SOAK_TIMEOUT:.0f} s: tasks {dict(states)}, faults done {chaos.done}")
+            pytest.fail(
+                f"soak not done after {SOAK_TIMEOUT:.0f} s: tasks {dict(states)}, faults done at "
+                f"{ {name: round(at - chaos.started) for name, at in chaos.done.items()} } s; "
+                f"last trigger log events of deferred tasks: {_last_trigger_events(stack, tis)}"
+            )
         time.sleep(2)
     # A cancel takes the emulator a moment: CANCELING -> CANCELED.
     cancel_deadline = time.monotonic() + 30
@@ -302,7 +324,6 @@ def test_chaos_soak_loses_nothing(
     faults = {rule["status"] if rule["action"] == "respond" else rule["action"]: 0 for rule in control.faults()}
     for rule in control.faults():
         faults[rule["status"] if rule["action"] == "respond" else rule["action"]] += rule["applied"]
-    control.clear_faults()
     table = [
         ("Data Flow runs", len(runs)),
         ("task instances", len(final)),
