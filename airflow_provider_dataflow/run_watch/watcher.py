@@ -32,6 +32,7 @@ moved to another triggerer simply registers with that process's watcher.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import Counter
@@ -173,8 +174,12 @@ class CompartmentWatcher:
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._last_snapshot = time.monotonic()  # a new loop gets its first intervals to list
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"dataflow-run-watcher[{self.compartment_id}]"
+            # In an empty context: the triggerer routes logs by context variables, and the loop's logs
+            # belong in the triggerer's own log, not in the log of whichever trigger started it.
+            self._task = contextvars.Context().run(
+                asyncio.get_running_loop().create_task,
+                self._run(),
+                name=f"dataflow-run-watcher[{self.compartment_id}]",
             )
 
     def _interval(self) -> float:

@@ -261,3 +261,33 @@ def test_lists_failing_for_long_hand_every_wait_back_to_its_own_reads(
     assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
     assert _calls(control)["get"] >= len(runs), "each run was read on its own"
     assert all(entry["status"] == 503 for entry in control.journal() if entry["path"].endswith("/runs"))
+
+
+def test_the_watcher_logs_to_the_triggerer_not_to_the_trigger_that_started_it(
+    hook: DataflowHook, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triggerer routes a log line to a trigger's log file by structlog context variables."""
+    from structlog.contextvars import bind_contextvars, get_contextvars
+
+    contexts: list[dict[str, Any]] = []
+    real_snapshot = watcher_module.snapshot_active_runs
+
+    async def recording(*args: Any) -> Any:
+        contexts.append(get_contextvars())
+        return await real_snapshot(*args)
+
+    monkeypatch.setattr(watcher_module, "snapshot_active_runs", recording)
+    control.settings(accepted_seconds=0.3, run_seconds=1.0)
+    triggers = [_trigger(hook.create_run(run_details(f"ok-{i}"))) for i in range(6)]
+
+    async def first(trigger: DataflowRunTrigger, trigger_id: int) -> dict[str, Any]:
+        bind_contextvars(trigger_id=trigger_id)  # what the triggerer does in each trigger's task
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    async def scenario() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(first(trigger, i) for i, trigger in enumerate(triggers)))
+
+    assert {p["run"]["state"] for p in asyncio.run(scenario())} == {"SUCCEEDED"}
+    assert contexts and all("trigger_id" not in context for context in contexts)
