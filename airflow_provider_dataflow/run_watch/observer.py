@@ -9,6 +9,7 @@ its first read.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.run_wait import Cancel, Poll, Step
@@ -32,12 +33,15 @@ class RunObserver:
         if isinstance(step, Cancel):
             await asyncio.sleep(step.delay)
             return await self._hook.acancel_run(self._run_id)
+        started = time.monotonic()
         if isinstance(step, Poll):
             watcher = await self._attached_watcher()
             if watcher is not None and watcher.sharing():
                 changed = await watcher.wait_for_change(self._run_id, step)
-                return changed if changed is not None else await self._read()
-        await asyncio.sleep(step.delay)
+                if changed is not None:
+                    return changed
+        # Handed back early (a watcher that crashed at once, say): still never faster than the poll's own pace.
+        await asyncio.sleep(max(0.0, step.delay - (time.monotonic() - started)))
         return await self._read()
 
     def close(self) -> None:

@@ -291,3 +291,21 @@ def test_the_watcher_logs_to_the_triggerer_not_to_the_trigger_that_started_it(
 
     assert {p["run"]["state"] for p in asyncio.run(scenario())} == {"SUCCEEDED"}
     assert contexts and all("trigger_id" not in context for context in contexts)
+
+
+def test_a_watcher_that_always_crashes_still_leaves_each_wait_at_its_own_pace(
+    hook: DataflowHook, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crashes(*args: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug in the watcher")
+
+    monkeypatch.setattr(watcher_module, "snapshot_active_runs", crashes)
+    control.settings(accepted_seconds=0.3, run_seconds=1.5)
+    runs = [hook.create_run(run_details(f"ok-{i}")) for i in range(6)]
+
+    control.clear_journal()
+    payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
+
+    assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    # ~1.8 s of waiting at poll_interval=0.2 is ~10 reads per run; handed back at once it would be hundreds.
+    assert _calls(control)["get"] <= len(runs) * 14, _calls(control)
