@@ -77,7 +77,10 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait for a token behind the callers that came first."""
-        queue = self._queues.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = asyncio.Lock()
         async with queue:
             while True:
                 delay = self.try_take()
