@@ -145,7 +145,7 @@ def cancel_after_timeout_steps(run_id: str, timeout: float | None, log: logging.
     log.warning("Timeout of %s s reached; cancelling Data Flow run %s", timeout, run_id)
     try:
         cancelled = yield from cancel_steps(log)
-        run = yield from confirm_cancelled_steps()
+        run = yield from confirm_cancelled_steps(run_id)
     except DataflowServiceError as err:
         return error_payload(run_id, f"Timeout reached, and cancelling the run failed: {err}")
     return timeout_payload(run, timeout, cancelled)
@@ -155,7 +155,7 @@ def kill_steps(run_id: str, log: logging.Logger | Any) -> Steps:
     """Cancel because a user killed the task, and log where the run ended."""
     log.info("Cancelling Data Flow run %s", run_id)
     yield from cancel_steps(log)
-    run = yield from confirm_cancelled_steps()
+    run = yield from confirm_cancelled_steps(run_id)
     log.info("Data Flow run %s is %s after cancel", run_id, run.get("state"))
     return run
 
@@ -177,11 +177,11 @@ def cancel_steps(log: logging.Logger | Any) -> Generator[Step, Any, bool]:
             log_transient(log, err, delay, backoff.attempt)
 
 
-def confirm_cancelled_steps() -> Steps:
+def confirm_cancelled_steps(run_id: str) -> Steps:
     """Read the run briefly until it is terminal, so the log can say where it ended (the cancel is
     already accepted: a failed read only leaves the last state known)."""
     give_up = time.monotonic() + CANCEL_CONFIRM_SECONDS
-    run: dict[str, Any] = {}
+    run: dict[str, Any] = {"id": run_id}
     delay = 0.0
     while time.monotonic() < give_up:
         try:
