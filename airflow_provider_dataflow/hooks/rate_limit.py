@@ -94,7 +94,7 @@ class RateLimiter:
         if self._throttled_rate is None or now - self._throttled_at >= THROTTLE_WINDOW_SECONDS:
             self._throttled_rate = max(MIN_REQUESTS_PER_SECOND, self.rate / 2)
             self._throttled_at = now
-            self._tokens = min(self._tokens, 0.0)
+            self._tokens, self._updated = 0.0, now  # no burst right after an overload
             log.warning(
                 "Data Flow answered 429 (too many requests): this process now sends at most %.1f requests/s,"
                 " back to %.0f over %.0f s",

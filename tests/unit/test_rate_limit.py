@@ -48,6 +48,14 @@ def test_a_burst_of_429s_halves_the_rate_once_per_window_and_honours_retry_after
     assert limiter.rate == pytest.approx((10.0 + 10.0 * 1.5 / RECOVERY_SECONDS) / 2)
 
 
+def test_a_429_empties_the_bucket_so_no_burst_follows_the_overload() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10.0, clock=clock)
+    clock.now += 5.0  # idle: the bucket is full
+    limiter.throttled(retry_after=None)
+    assert _serve(limiter, clock, 3) == pytest.approx([0.2, 0.4, 0.6], abs=0.01), "paced at the halved rate"
+
+
 def test_the_rate_recovers_linearly_to_the_maximum() -> None:
     clock = FakeClock()
     limiter = RateLimiter(20.0, clock=clock)
