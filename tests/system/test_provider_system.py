@@ -83,36 +83,28 @@ def test_triggerer_restart_mid_wait_neither_duplicates_nor_cancels(
     assert api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
     (run,) = _runs_named(emulator, name)
     assert run["lifecycleState"] == "SUCCEEDED"
-    assert not [e for e in emulator.control.journal() if e["method"] == "DELETE" and run["id"] in e["path"]]
+    assert not _cancels(emulator, run["id"])
 
 
 @pytest.mark.compat
 def test_a_graceful_triggerer_stop_leaves_the_run_running(stack: AirflowStack, emulator: DataflowEmulator) -> None:
     """A stop is no kill: the task stays deferred, so neither on_kill (3.3) nor the kill fallback cancels."""
     name = "triggerer-sigterm"
-    emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=15)
-    api = stack.api
-    run_id = _start_deferred(stack, name)
-    (run,) = _runs_named(emulator, name)
-    wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    run_id, run = _deferred_and_polled(stack, emulator, name, run_seconds=15)
     stack.restart("triggerer")
 
-    assert api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
+    assert stack.api.wait_for_dag_run(DEFERRED_DAG, run_id, timeout=180) == "success"
     assert _runs_named(emulator, name)[0]["lifecycleState"] == "SUCCEEDED"
-    assert not [e for e in emulator.control.journal() if e["method"] == "DELETE" and run["id"] in e["path"]]
+    assert not _cancels(emulator, run["id"])
 
 
 @pytest.mark.compat
 def test_marking_a_deferred_task_failed_cancels_the_run(stack: AirflowStack, emulator: DataflowEmulator) -> None:
     name = "mark-failed"
-    emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=120)
-    api = stack.api
-    run_id = _start_deferred(stack, name)
     # A task marked failed before the triggerer picked its trigger up has no trigger to kill.
-    (run,) = _runs_named(emulator, name)
-    wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    run_id, _ = _deferred_and_polled(stack, emulator, name, run_seconds=120)
     marked = time.monotonic()
-    api.set_task_state(DEFERRED_DAG, run_id, "spark", "failed")
+    stack.api.set_task_state(DEFERRED_DAG, run_id, "spark", "failed")
     wait_for(lambda: _runs_named(emulator, name)[0]["lifecycleState"] == "CANCELED", 30, "the run to be CANCELED")
     assert time.monotonic() - marked < 30
 
@@ -200,8 +192,23 @@ def _start_deferred(stack: AirflowStack, display_name: str) -> str:
     return run_id
 
 
+def _deferred_and_polled(
+    stack: AirflowStack, emulator: DataflowEmulator, display_name: str, run_seconds: float
+) -> tuple[str, dict[str, Any]]:
+    """Start a deferred wait for a run lasting ``run_seconds``; return (DAG run id, run) once it is polled."""
+    emulator.control.add_behaviour(display_name_regex=f"^{display_name}$", run_seconds=run_seconds)
+    run_id = _start_deferred(stack, display_name)
+    (run,) = _runs_named(emulator, display_name)
+    wait_for(lambda: _polled(emulator, run["id"]), 60, "the triggerer to poll the run")
+    return run_id, run
+
+
 def _polled(emulator: DataflowEmulator, run_id: str) -> bool:
     return any(e["method"] == "GET" and e["path"].endswith(run_id) for e in emulator.control.journal())
+
+
+def _cancels(emulator: DataflowEmulator, run_id: str) -> list[dict[str, Any]]:
+    return [e for e in emulator.control.journal() if e["method"] == "DELETE" and run_id in e["path"]]
 
 
 def _task_process(ti_id: str) -> psutil.Process | None:

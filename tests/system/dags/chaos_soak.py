@@ -13,6 +13,8 @@ from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperat
 BACKFILL_DAG = "soak_backfill"
 FAN_OUT_DAG = "soak_fan_out"
 FAN_OUT_WIDTH = 90
+# Both DAGs' tasks wait alike: short polls so the soak sees faults land, and two retries per task.
+WAIT_AND_RETRY = {"poll_interval": 5, "retries": 2, "retry_delay": timedelta(seconds=3)}
 
 with DAG(
     dag_id=BACKFILL_DAG,
@@ -26,9 +28,7 @@ with DAG(
         display_name="soak-day-{{ ds_nodash }}",
         execute="oci://code@namespace/daily.py --day {{ ds }}",
         start_from_trigger=True,
-        poll_interval=5,
-        retries=2,
-        retry_delay=timedelta(seconds=3),
+        **WAIT_AND_RETRY,
     )
 
 with DAG(dag_id=FAN_OUT_DAG, schedule=None, start_date=datetime(2025, 1, 1), catchup=False):
@@ -36,7 +36,5 @@ with DAG(dag_id=FAN_OUT_DAG, schedule=None, start_date=datetime(2025, 1, 1), cat
         task_id="spark",
         execute="oci://code@namespace/part.py",
         deferrable=True,
-        poll_interval=5,
-        retries=2,
-        retry_delay=timedelta(seconds=3),
+        **WAIT_AND_RETRY,
     ).expand(display_name=[f"soak-map-{index:03d}" for index in range(FAN_OUT_WIDTH)])
