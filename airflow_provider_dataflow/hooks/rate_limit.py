@@ -7,8 +7,8 @@ back linearly to the configured maximum over ``RECOVERY_SECONDS``.
 
 Callers queue first come, first served, and only the head of the queue waits on the clock, for the
 next token at the rate of that moment. So a queue built while throttled drains as fast as the rate
-recovers: slots booked ahead at the lowest rate would keep hundreds of callers waiting minutes
-after the service is healthy again (what the chaos soak hit).
+recovers (slots booked ahead at the lowered rate would keep 125 callers queued after ten 429s
+waiting 74 s instead of 15, ``tests/unit/test_rate_limit.py``).
 """
 
 from __future__ import annotations

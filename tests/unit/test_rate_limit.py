@@ -77,8 +77,8 @@ def test_the_rate_never_drops_below_the_floor() -> None:
 
 
 def test_a_queue_built_at_the_floor_drains_as_the_rate_recovers() -> None:
-    """125 triggers queued right after the rate fell to the floor: at a fixed 0.5/s the last would wait
-    250 s; served at the rate of each moment, they are all out within ~17 s."""
+    """125 triggers queued after ten 429s (rate ~1.7/s): slots booked ahead at that rate would keep the
+    last waiting ~74 s; served at the rate of each moment, they are all out within ~15 s."""
     clock = FakeClock()
     limiter = RateLimiter(50.0, clock=clock)
     for _ in range(10):  # 429s a second apart, as in a burst
