@@ -38,6 +38,16 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "5",
         "default": "1",
     },
+    "max_poll_interval": {
+        "description": (
+            "Cap, in seconds, on every wait's poll interval (operators, sensors, triggers), whatever the DAG "
+            "sets. Empty: no cap. Meant for DAG tests against the emulator, where runs last seconds."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "0.5",
+        "default": "",
+    },
 }
 
 
@@ -51,6 +61,14 @@ def get_int(option: str) -> int:
     from airflow_provider_dataflow.compat import conf
 
     return conf.getint(SECTION, option, fallback=int(OPTIONS[option]["default"]))
+
+
+def max_poll_interval(poll_interval: float) -> float:
+    """``poll_interval``, capped by ``[oci_dataflow] max_poll_interval`` when that is set."""
+    from airflow_provider_dataflow.compat import conf
+
+    cap = conf.get(SECTION, "max_poll_interval", fallback="")
+    return min(poll_interval, float(cap)) if cap else poll_interval
 
 
 def provider_config() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.backoff import Backoff
 from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.provider_config import max_poll_interval
 from airflow_provider_dataflow.run_state import TERMINAL_STATES, RunState
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def wait_steps(
 ) -> Steps:
     """Observe the run until the wait is over, a permanent error, or the deadline (then cancel)."""
     targets = tuple(sorted(target_states))
+    poll_interval = max_poll_interval(poll_interval)
     backoff = Backoff.for_polling(poll_interval)
     last_state: str | None = None
     delay = 0.0

@@ -13,6 +13,7 @@ from airflow_provider_dataflow.compat import conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
+from airflow_provider_dataflow.provider_config import max_poll_interval
 from airflow_provider_dataflow.run_outcome import resolve_outcome
 from airflow_provider_dataflow.run_state import FAILURE_STATES, RunState
 from airflow_provider_dataflow.run_wait import done_payload, wait_is_over
@@ -73,6 +74,7 @@ class DataflowRunSensor(BaseSensorOperator):
         settings = self.hook.settings
         url = console_url(self.dataflow_run_id, settings.region, settings.console_url_template)
         DataflowRunLink.persist(context, url)
+        self.poke_interval = max_poll_interval(self.poke_interval)
         if not self.deferrable:
             return super().execute(context)
         result = self.poke(context)

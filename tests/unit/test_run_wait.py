@@ -118,3 +118,13 @@ def test_a_cancel_refused_for_good_or_failing_past_the_retry_window_is_raised(cl
     with pytest.raises(DataflowServiceError, match="still 503"):
         drive(kill_steps("r", LOG), script)
     assert 4 <= len(script.steps) <= 6, "retried for about CANCEL_RETRY_SECONDS (120 s), then given up"
+
+
+def test_max_poll_interval_caps_the_dags_poll_interval(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[oci_dataflow] max_poll_interval`` makes DAG tests fast without changing the DAG's 10 s."""
+    monkeypatch.setenv("AIRFLOW__OCI_DATAFLOW__MAX_POLL_INTERVAL", "0.5")
+    script = Script(clock, "ACCEPTED", "IN_PROGRESS", "SUCCEEDED")
+    assert _wait(script)["run"]["state"] == "SUCCEEDED"
+    polls = [step for step in script.steps if isinstance(step, Poll)]
+    assert [poll.delay for poll in polls] == [0.0, 0.5, 0.5]
+    assert {poll.poll_interval for poll in polls} == {0.5}
