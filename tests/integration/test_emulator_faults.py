@@ -129,3 +129,17 @@ def test_the_journal_records_every_api_request(
     assert missing["status"] == 404
     control.clear_journal()
     assert control.journal() == []
+
+
+def test_a_truncated_body_breaks_the_clients_read_of_the_stream(
+    client: Client, control: EmulatorControl, create_run: Any, wait_for_state: Any
+) -> None:
+    run = create_run()
+    wait_for_state(run.id)
+    control.add_fault(method="GET", path_regex=r"/logs/", action="truncate_body")
+    response = client.get_run_log(run.id, "spark_application_stdout.log.gz")
+    with pytest.raises(Exception, match="IncompleteRead|ProtocolError|Connection broken"):
+        response.data.raw.read()
+    assert control.faults()[0]["applied"] == 1
+    whole = client.get_run_log(run.id, "spark_application_stdout.log.gz").data.raw.read()
+    assert whole[:2] == b"\x1f\x8b"

@@ -1,5 +1,6 @@
-"""Fault injection for /20200129 calls: answer with an error, or drop the connection before or after
-the request is processed (after: the run exists but the client never hears about it)."""
+"""Fault injection for /20200129 calls: answer with an error, drop the connection before or after
+the request is processed (after: the run exists but the client never hears about it), or cut the
+answer's body in half (the client reads a truncated stream, as when a connection breaks mid-download)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from airflow_provider_dataflow.testing.emulator.errors import DEFAULT_CODES, ApiError
 
-ACTIONS = ("respond", "drop_before", "drop_after")
+ACTIONS = ("respond", "drop_before", "drop_after", "truncate_body")
 
 
 @dataclass

@@ -116,7 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "drop_after":
             self._drop()
             return
-        self._send(request, response)
+        truncate = fault is not None and fault.action == "truncate_body"
+        self._send(request, response, body_bytes=len(response.body) // 2 if truncate else None)
+        if truncate:
+            self._drop()
 
     def _dispatch(self, call: Callable[[], ApiResponse]) -> ApiResponse:
         try:
@@ -145,8 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             request_id=headers.get("opc-request-id") or new_request_id(),
         )
 
-    def _send(self, request: ApiRequest, response: ApiResponse) -> None:
-        """Status line, headers and body in a single write (see the module docstring)."""
+    def _send(self, request: ApiRequest, response: ApiResponse, body_bytes: int | None = None) -> None:
+        """Status line, headers and body in a single write (see the module docstring); ``body_bytes``
+        sends only the start of the body, under the whole body's content-length."""
         self.log_request(response.status)
         reason = self.responses[response.status][0] if response.status in self.responses else ""
         headers = [
@@ -160,7 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers.append(("content-length", str(len(response.body))))
         head = f"{self.protocol_version} {response.status} {reason}\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
-        self.wfile.write(head.encode("latin-1") + (b"" if self.command == "HEAD" else response.body))
+        body = b"" if self.command == "HEAD" else response.body[:body_bytes]
+        self.wfile.write(head.encode("latin-1") + body)
 
     def _drop(self) -> None:
         """Close without a response: the client sees the connection reset, not an HTTP error."""
