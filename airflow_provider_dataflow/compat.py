@@ -7,10 +7,7 @@ backport on a patch release is picked up as it is. Mypy checks against the newes
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-
-from airflow.triggers.base import BaseTrigger
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseHook, Connection
@@ -49,13 +46,6 @@ else:
         from airflow.sdk.log import amask_secret as _sdk_amask_secret
     except ImportError:
         _sdk_amask_secret = None
-    try:  # 3.3+
-        from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-    except ImportError:
-        RetryDecision = None
-
-        class RetryPolicy:
-            """Before 3.3 Airflow never asks a retry policy: a subclass imports, and retries follow ``retries``."""
 
 
 __all__ = [
@@ -73,14 +63,38 @@ __all__ = [
     "mask_secret",
 ]
 
-T = TypeVar("T")
-
 #: The triggerer awaits ``BaseTrigger.on_kill`` when a user marks a deferred task failed or
-#: success, or clears it (3.3+). Before, nothing is called: see ``triggers/kill_fallback.py``.
-TRIGGER_ON_KILL: bool = hasattr(BaseTrigger, "on_kill")
+#: success, or clears it (3.3+). Before, nothing is called: see ``pipeline/kill.py``.
+TRIGGER_ON_KILL: bool
 #: The triggerer renders the operator's templated fields on a ``start_from_trigger`` trigger (3.3+).
 #: Before, the trigger would receive raw Jinja (apache/airflow#53063), so the worker submits instead.
-TRIGGER_RENDERS_TEMPLATES: bool = hasattr(BaseTrigger, "render_template_fields")
+TRIGGER_RENDERS_TEMPLATES: bool
+
+
+def __getattr__(name: str) -> Any:
+    """Names whose modules a DAG file that imports the operator should not pay for, resolved on first use."""
+    if name in ("TRIGGER_ON_KILL", "TRIGGER_RENDERS_TEMPLATES"):
+        from airflow.triggers.base import BaseTrigger
+
+        feature = "on_kill" if name == "TRIGGER_ON_KILL" else "render_template_fields"
+        globals()[name] = hasattr(BaseTrigger, feature)
+        return globals()[name]
+    if name in ("RetryDecision", "RetryPolicy"):
+        globals().update(_retry_policy_classes())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _retry_policy_classes() -> dict[str, Any]:
+    try:  # 3.3+
+        from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+    except ImportError:
+
+        class RetryPolicy:  # type: ignore[no-redef]
+            """Before 3.3 Airflow never asks a retry policy: a subclass imports, and retries follow ``retries``."""
+
+        return {"RetryDecision": None, "RetryPolicy": RetryPolicy}
+    return {"RetryDecision": RetryDecision, "RetryPolicy": RetryPolicy}
 
 
 def mask_secret(secret: str, name: str | None = None) -> None:
@@ -108,14 +122,14 @@ async def amask_secret(secret: str) -> None:
     await sync_to_async(mask_secret)(secret)
 
 
-async def aread_connection(conn_id: str, read: Callable[[Connection], T]) -> T:
-    """Look a connection up from the event loop and ``read`` it.
+async def aread_connection(conn_id: str) -> tuple[Connection, dict[str, Any]]:
+    """A connection and its extra, looked up from the event loop without a blocking call to the supervisor.
 
-    3.0 has no async lookup, and reading its ``extra_dejson`` sends a blocking mask request to the
-    supervisor, so there both run in a thread that sync_to_async started (the only place such a send works).
+    Airflow's common-compat helpers pick the way each release allows: before 3.3.2 ``aget_connection``
+    and ``extra_dejson`` mask secrets with a blocking send (``DeadlockImminentError`` on the loop), so
+    there the lookup runs in a thread; 3.0 has no async lookup at all.
     """
-    if hasattr(BaseHook, "aget_connection"):  # 3.1+
-        return read(await BaseHook.aget_connection(conn_id))
-    from asgiref.sync import sync_to_async
+    from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 
-    return await sync_to_async(lambda: read(BaseHook.get_connection(conn_id)))()
+    conn = await get_async_connection(conn_id)
+    return conn, await get_async_extra_dejson(conn)

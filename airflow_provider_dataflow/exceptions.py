@@ -12,6 +12,7 @@ class DataflowInvalidInputError(AirflowException, ValueError):
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
+        self.problem = problem
         super().__init__(f"Invalid `{field}`: {problem}")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dataflow import __version__
-from airflow_provider_dataflow.connection_form import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_dataflow.provider_config import provider_config
+from airflow_provider_dataflow.config import provider_config
+from airflow_provider_dataflow.hooks.connection_form import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -46,7 +46,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "OCI Data Flow",
-                "python-modules": ["airflow_provider_dataflow.triggers.dataflow"],
+                "python-modules": [
+                    "airflow_provider_dataflow.triggers.dataflow",
+                    "airflow_provider_dataflow.triggers.submit",
+                ],
             }
         ],
         "config": provider_config(),

@@ -166,10 +166,10 @@ async def _shared_wait(run_id: str, poll_interval: float, events: list[tuple[flo
 
 async def _per_run_wait(run_id: str, poll_interval: float, events: list[tuple[float, str]]) -> None:
     """The previous release's trigger loop: a GET per run per interval, with backoff on transient errors."""
-    from airflow_provider_dataflow.backoff import Backoff
     from airflow_provider_dataflow.exceptions import DataflowServiceError
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-    from airflow_provider_dataflow.run_wait import default_target_states, wait_is_over
+    from airflow_provider_dataflow.runs.backoff import Backoff
+    from airflow_provider_dataflow.runs.states import default_target_states, wait_is_over
 
     hook, backoff = DataflowHook(CONN_ID), Backoff.for_polling(poll_interval)
     while True:
@@ -193,20 +193,17 @@ def _instrument_hook() -> dict[str, list[Any]]:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 
     calls: dict[str, list[Any]] = {"get": [], "list": []}
-    get, list_page = DataflowHook.aget_run, DataflowHook.alist_runs_page
+    acall = DataflowHook.acall
 
-    async def recorded_get(self: DataflowHook, run_id: str) -> dict[str, Any]:
-        run = await get(self, run_id)
-        calls["get"].append((time.time(), run_id))
-        return run
+    async def recorded(self: DataflowHook, operation: Any) -> Any:
+        result = await acall(self, operation)
+        if isinstance(result, tuple):  # a list page: (summaries, next page)
+            calls["list"].append((time.time(), [summary.id for summary in result[0]]))
+        elif isinstance(result, dict) and "id" in result:  # a run
+            calls["get"].append((time.time(), result["id"]))
+        return result
 
-    async def recorded_list(self: DataflowHook, *args: Any) -> tuple[dict[str, Any], str | None]:
-        summaries, page = await list_page(self, *args)
-        calls["list"].append((time.time(), list(summaries)))
-        return summaries, page
-
-    DataflowHook.aget_run = recorded_get  # type: ignore[method-assign]
-    DataflowHook.alist_runs_page = recorded_list  # type: ignore[method-assign]
+    DataflowHook.acall = recorded  # type: ignore[method-assign]
     return calls
 
 

@@ -7,6 +7,8 @@ Parsing (``ConnectionSettings.from_connection``) does no I/O so it is safe on th
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +41,12 @@ class ConnectionSettings:
     passphrase: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_connection(cls, conn: Connection, region: str | None = None) -> ConnectionSettings:
-        extra = conn.extra_dejson
+    def from_connection(
+        cls, conn: Connection, extra: Mapping[str, Any] | None = None, region: str | None = None
+    ) -> ConnectionSettings:
+        """``extra``: the connection's extra as a dict; read from ``conn.extra_dejson`` when not given
+        (the event loop passes it, read without a blocking call to the supervisor)."""
+        extra = conn.extra_dejson if extra is None else extra
         raw_auth = extra.get("auth_type") or AuthType.API_KEY.value
         try:
             auth_type = AuthType(raw_auth)
@@ -173,25 +179,40 @@ def session_token_signer_class() -> type:
     from oci.auth.signers import SecurityTokenSigner
 
     class _SessionTokenSigner(SecurityTokenSigner):
-        """The SDK's session-token signer, re-reading the token when its file changes.
+        """The SDK's session-token signer, rebuilt when its token file changes.
 
         ``oci session refresh`` rewrites the token file in place; long-lived triggerers and workers
         pick the new token up on their next request instead of failing with 401 until restarted.
+        The SDK's threads share one instance, so a refresh builds a new SDK signer under a lock and
+        swaps it in whole: no thread ever signs with a half-updated one.
         """
 
-        def __init__(self, token_file: str, private_key: Any) -> None:
+        def __init__(self, token_file: str, private_key: Any) -> None:  # the current SDK signer does the work
             self._token_file = Path(token_file).expanduser()
-            self._token_mtime = -1
-            super().__init__(self._read_token(), private_key)
-
-        def _read_token(self) -> str:
+            self._lock = threading.Lock()
             self._token_mtime = self._token_file.stat().st_mtime_ns
-            return self._token_file.read_text().strip()
+            self._current = SecurityTokenSigner(self._token_file.read_text().strip(), private_key)
+
+        @property
+        def api_key(self) -> str:
+            return str(self._signer().api_key)
+
+        @property
+        def private_key(self) -> Any:
+            return self._current.private_key
 
         def __call__(self, request: Any, enforce_content_headers: bool = True) -> Any:
+            return self._signer()(request, enforce_content_headers)
+
+        def _signer(self) -> Any:
             if self._token_file.stat().st_mtime_ns != self._token_mtime:
-                SecurityTokenSigner.__init__(self, self._read_token(), self.private_key)
-            return super().__call__(request, enforce_content_headers)
+                with self._lock:
+                    mtime = self._token_file.stat().st_mtime_ns
+                    if mtime != self._token_mtime:
+                        token = self._token_file.read_text().strip()
+                        self._current = SecurityTokenSigner(token, self._current.private_key)
+                        self._token_mtime = mtime
+            return self._current
 
     return _SessionTokenSigner
 

@@ -1,12 +1,14 @@
 """Run blocking oci SDK calls off the event loop, sharing credentials and reusing clients.
 
-The oci SDK has no async Data Flow client, so the trigger's calls run in one bounded thread pool
-per process. Two costs are paid once instead of per trigger:
+The oci SDK has no async Data Flow client, so the triggerer's calls run in bounded thread pools, one
+per kind of call (``operations.CallKind``): throttled creates or a long search for an earlier run can
+only fill their own few threads, never the ones that waits poll through. Two costs are paid once
+instead of per trigger:
 
 - credentials (config + signer) are built once per connection settings and shared by every
   thread: parsing an RSA key holds the GIL for ~40 ms, which would freeze the triggerer's
   event loop if each of many threads did it;
-- each pool thread keeps its own client per connection settings, so HTTP keep-alive sessions are
+- each thread keeps its own client per connection settings, so HTTP keep-alive sessions are
   reused and no requests session is shared between threads.
 """
 
@@ -15,33 +17,45 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
+
+from airflow_provider_dataflow.hooks.operations import CallKind
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 # Few threads on purpose: the work is mostly waiting on the network, and every extra thread
 # competes with the event loop for the GIL while it signs and parses.
-DEFAULT_MAX_WORKERS = int(os.environ.get("AIRFLOW_PROVIDER_DATAFLOW_ASYNC_THREADS", "4"))
+POLL_THREADS = int(os.environ.get("AIRFLOW_PROVIDER_DATAFLOW_ASYNC_THREADS", "4"))
+THREADS_PER_KIND: Mapping[CallKind, int] = {
+    CallKind.POLL: POLL_THREADS,
+    CallKind.CANCEL: 2,
+    CallKind.SUBMIT: 2,
+    CallKind.SEARCH: 1,
+    CallKind.READ: 1,
+}
 
 
 class ClientPool(Generic[K]):
-    """Per-thread clients over per-key shared credentials, plus a bounded pool to run calls in."""
+    """Per-thread clients over per-key shared credentials, plus a bounded thread pool per kind of call."""
 
     def __init__(
         self,
         make_credentials: Callable[[K], Any],
         make_client: Callable[[K, Any], Any],
-        max_workers: int = DEFAULT_MAX_WORKERS,
+        threads: Mapping[CallKind, int] = THREADS_PER_KIND,
     ) -> None:
         self._make_credentials = make_credentials
         self._make_client = make_client
         self._credentials: dict[K, Any] = {}
         self._credentials_lock = threading.Lock()
         self._local = threading.local()
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataflow-sdk")
+        self._executors = {
+            kind: ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"dataflow-{kind.value}")
+            for kind, count in threads.items()
+        }
 
     def client(self, key: K) -> Any:
         """This thread's client for ``key`` (built on first use; blocking)."""
@@ -50,10 +64,10 @@ class ClientPool(Generic[K]):
             clients[key] = self._make_client(key, self._credentials_for(key))
         return clients[key]
 
-    async def call(self, key: K, fn: Callable[[Any], T]) -> T:
-        """Await ``fn(client)`` on a pool thread."""
+    async def call(self, key: K, kind: CallKind, fn: Callable[[Any], T]) -> T:
+        """Await ``fn(client)`` on a thread of ``kind``'s pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self.client(key)))
+        return await loop.run_in_executor(self._executors[kind], lambda: fn(self.client(key)))
 
     def _credentials_for(self, key: K) -> Any:
         with self._credentials_lock:

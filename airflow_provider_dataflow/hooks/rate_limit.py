@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from airflow_provider_dataflow.provider_config import get_float
+from airflow_provider_dataflow.config import get_float
 
 log = logging.getLogger(__name__)
 

@@ -3,15 +3,16 @@
 A triggerer that resumes a thousand deferred tasks would otherwise fetch the same connection a
 thousand times, each fetch costing a round trip to the supervisor on the event loop. Lookups are
 single-flight (concurrent callers await the same fetch) and expire, so edited connections (a
-rotated key, say) are picked up within ``ttl`` seconds.
+rotated key, say) are picked up within ``ttl`` seconds. The fetch runs in a task of its own: a
+caller cancelled while it waits (its trigger killed) stops waiting, and the others still get the value.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -24,20 +25,19 @@ class AsyncTtlCache(Generic[K, V]):
 
     def __init__(self, ttl: float = DEFAULT_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._entries: dict[K, tuple[float, asyncio.Future[V]]] = {}
+        self._entries: dict[K, tuple[float, asyncio.Task[V]]] = {}
 
-    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+    async def get(self, key: K, load: Callable[[], Coroutine[Any, Any, V]]) -> V:
         loop = asyncio.get_running_loop()
         entry = self._entries.get(key)
         if entry is None or entry[0] < time.monotonic() or entry[1].get_loop() is not loop:
-            future: asyncio.Future[V] = loop.create_future()
-            self._entries[key] = (time.monotonic() + self.ttl, future)
-            try:
-                future.set_result(await load())
-            except BaseException as err:
-                self._entries.pop(key, None)  # do not cache failures
-                future.set_exception(err)
-                future.exception()  # mark retrieved: the caller below re-raises it
-                raise
-            return future.result()
+            task = loop.create_task(load(), name=f"dataflow-connection-lookup[{key}]")
+            self._entries[key] = (time.monotonic() + self.ttl, task)
+            task.add_done_callback(lambda done: self._forget_failure(key, done))
+            entry = self._entries[key]
         return await asyncio.shield(entry[1])
+
+    def _forget_failure(self, key: K, task: asyncio.Task[V]) -> None:
+        """Failures are not cached: the next caller looks the connection up again."""
+        if (task.cancelled() or task.exception() is not None) and self._entries.get(key, (0, None))[1] is task:
+            del self._entries[key]

@@ -12,7 +12,7 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from attrs import define
 from openlineage.client.facet_v2 import RunFacet, source_code_location_job
 
-from airflow_provider_dataflow.run_cost import RunCost
+from airflow_provider_dataflow.runs.cost import RunCost
 
 FACET_NAME = "oci_dataflow_run"
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+from collections.abc import Mapping
+from typing import Any, cast
 
 INSTALL_HINT = "install airflow-provider-oci-dataflow[openlineage] (brings apache-airflow-providers-openlineage)"
 # Transport properties that carry credentials: masked in logs, redacted in the task's return value.
@@ -26,17 +23,21 @@ REDACTED = "***"
 
 def inject_openlineage_properties(
     details: dict[str, Any],
-    context: Context,
+    context: Mapping[str, Any],
     *,
     parent_job: bool,
     transport: bool,
-    application_configuration: Callable[[str], dict[str, str]],
+    application_configuration: Mapping[str, str],
     log: logging.Logger | Any,
 ) -> dict[str, Any]:
     """``details`` (a create body) with the OpenLineage Spark properties added where the service reads them.
 
-    :param application_configuration: Reads an application's ``configuration``, whose keys a run
-        inherits (so they count as set by the user); called only for application runs.
+    Lineage is observability: when OpenLineage's helpers fail (a task instance without its DAG run, say),
+    the run is submitted without the properties and the task log says why.
+
+    :param context: The task's context (a worker's), or ``{"ti": ...}`` (the triggerer's task instance).
+    :param application_configuration: The ``configuration`` of the run's application, whose keys the
+        run inherits (so they count as set by the user).
     """
     if not (parent_job or transport):
         return details
@@ -57,13 +58,17 @@ def inject_openlineage_properties(
     if execute:
         existing = spark_submit_properties(execute)
     else:
-        inherited = application_configuration(details["application_id"]) if details.get("application_id") else {}
-        existing = {**inherited, **details.get("configuration", {})}
+        existing = {**application_configuration, **details.get("configuration", {})}
     properties = dict(existing)
-    if parent_job:
-        properties = inject_parent_job_information_into_spark_properties(properties, context)
-    if transport:
-        properties = inject_transport_information_into_spark_properties(properties, context)
+    helpers_context = cast(Any, context)  # they read only what a task instance's context holds
+    try:
+        if parent_job:
+            properties = inject_parent_job_information_into_spark_properties(properties, helpers_context)
+        if transport:
+            properties = inject_transport_information_into_spark_properties(properties, helpers_context)
+    except Exception as err:
+        log.warning("Could not build the OpenLineage Spark properties; submitting without them: %s", err)
+        return details
     added = {key: str(value) for key, value in properties.items() if key not in existing}
     if not added:
         return details

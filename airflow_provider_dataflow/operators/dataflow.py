@@ -1,34 +1,39 @@
-"""DataflowInvokeRunOperator: create a Data Flow run, the way Terraform's ``oci_dataflow_invoke_run`` does."""
+"""DataflowInvokeRunOperator: create a Data Flow run, the way Terraform's ``oci_dataflow_invoke_run`` does.
+
+``execute`` reads as the pipeline it drives: prepare and submit (``pipeline.submit``), then defer to the
+triggerer or wait here (``pipeline.wait``), then the outcome (``pipeline.outcome``). Every DAG file that
+imports this module pays for its imports on each parse, so the pipeline, the hook and the triggers are
+imported where a task runs, not here (``benchmarks/parse_time.py``).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.triggers.base import StartTriggerArgs
 
-from airflow_provider_dataflow.compat import TRIGGER_RENDERS_TEMPLATES, AirflowTaskTimeout, conf
+from airflow_provider_dataflow import compat
+from airflow_provider_dataflow.compat import conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
-from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.lineage.injection import inject_openlineage_properties, redact_transport_secrets
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
-from airflow_provider_dataflow.operators.run_recovery import ReattachPolicy, find_earlier_run, remember_run
-from airflow_provider_dataflow.operators.run_request import FIELD_ATTRIBUTES, run_fields_of
-from airflow_provider_dataflow.operators.run_submission import create_request
-from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
-from airflow_provider_dataflow.run_cost import RunCost, emit_metrics
-from airflow_provider_dataflow.run_outcome import resolve_outcome, with_whole_run
-from airflow_provider_dataflow.run_state import success_states
-from airflow_provider_dataflow.run_wait import cancel_run, done_payload, wait_for_run, wait_is_over
-from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
-from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger, submit_kwargs
+from airflow_provider_dataflow.runs.attempts import STATE_STORE_KEY, ReattachPolicy, state_store_record
+from airflow_provider_dataflow.runs.fields import FIELD_ATTRIBUTES, run_fields_of
+from airflow_provider_dataflow.runs.states import success_states
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+    from airflow.triggers.base import StartTriggerArgs
+
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+    from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+
+__all__ = ["DataflowInvokeRunOperator", "ReattachPolicy"]
+
+DEFAULT_CONN_ID = "oci_dataflow_default"  # DataflowHook.default_conn_name, without importing the hook
+SUBMIT_TRIGGER = "airflow_provider_dataflow.triggers.submit.DataflowSubmitRunTrigger"
 
 
 class DataflowInvokeRunOperator(BaseOperator):
@@ -57,7 +62,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         ``timeout`` (when not set), so the service stops the run even if Airflow is down.
     :param cancel_on_kill: Cancel the run when the task is killed or marked failed/success.
     :param reattach_policy: What a retry or clear does with an earlier attempt's run; see
-        :class:`~airflow_provider_dataflow.operators.run_recovery.ReattachPolicy`.
+        :class:`~airflow_provider_dataflow.runs.attempts.ReattachPolicy` (also importable from here).
     :param wait_for_termination: STREAMING and SESSION runs do not end by themselves, so by
         default the task succeeds once they are IN_PROGRESS; True waits until they end.
     :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
@@ -117,7 +122,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         type: str | None = None,
         warehouse_bucket_uri: str | None = None,
         asynchronous: bool = False,
-        oci_conn_id: str = DataflowHook.default_conn_name,
+        oci_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
@@ -179,24 +184,28 @@ class DataflowInvokeRunOperator(BaseOperator):
         self.openlineage_inject_transport_info = openlineage_inject_transport_info
         self.run_id: str | None = None
         self.last_run: dict[str, Any] | None = None
-        self.start_from_trigger = start_from_trigger and TRIGGER_RENDERS_TEMPLATES
+        self.start_from_trigger = start_from_trigger and compat.TRIGGER_RENDERS_TEMPLATES
         if self.start_from_trigger:
             self.start_trigger_args = self._start_trigger_args()
 
     def _start_trigger_args(self) -> StartTriggerArgs:
         """What the scheduler hands the triggerer; templated fields are rendered there, on the trigger."""
+        from airflow.triggers.base import StartTriggerArgs
+
+        from airflow_provider_dataflow.triggers.submit import submit_kwargs
+
         if self.asynchronous:
             raise DataflowInvalidInputError(
                 "start_from_trigger", "waits in the triggerer, so it cannot be combined with asynchronous=True"
             )
         return StartTriggerArgs(
-            trigger_cls=f"{DataflowSubmitRunTrigger.__module__}.{DataflowSubmitRunTrigger.__qualname__}",
-            trigger_kwargs=submit_kwargs(self),
-            next_method="execute_complete",
+            trigger_cls=SUBMIT_TRIGGER, trigger_kwargs=submit_kwargs(self), next_method="execute_complete"
         )
 
     @cached_property
     def hook(self) -> DataflowHook:
+        from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+
         return DataflowHook(
             oci_conn_id=self.oci_conn_id, region=self.region, opc_parent_rpt_url=self.opc_parent_rpt_url
         )
@@ -206,43 +215,44 @@ class DataflowInvokeRunOperator(BaseOperator):
         return run_fields_of(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_dataflow.compat import AirflowTaskTimeout
+        from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
+        from airflow_provider_dataflow.pipeline import submit
+        from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+        from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
+        from airflow_provider_dataflow.pipeline.wait import wait_steps
+        from airflow_provider_dataflow.runs.attempts import task_tags
+        from airflow_provider_dataflow.runs.states import wait_is_over
+
         if self.start_from_trigger:
             self.log.warning(
                 "start_from_trigger is set, but this try runs on a worker (a mapped task, whose arguments the "
                 "scheduler cannot hand to a trigger, or dag.test()); submitting from the worker"
             )
         DataflowRunLink.persist(context, "")  # the link exists (empty) until the run does
-        details = create_request(
+        body = submit.prepare_body(
             self.run_fields(),
             default_compartment_id=self.hook.settings.compartment_id,
-            tags=task_tags(context),
+            tags=task_tags(context["ti"]),
             timeout=self.timeout,
             timeout_sets_max_duration=self.timeout_sets_max_duration,
             log=self.log,
         )
-        run = find_earlier_run(context, self.hook, self.reattach_policy, details["compartment_id"], self.log)
-        if run is None:
-            details = inject_openlineage_properties(
-                details,
-                context,
-                parent_job=self.openlineage_inject_parent_job_info,
-                transport=self.openlineage_inject_transport_info,
-                application_configuration=lambda app_id: self.hook.get_application(app_id).get("configuration") or {},
-                log=self.log,
-            )
-            run = self.hook.create_run(details, retry_token=retry_token(context))
-            self.log.info("Created Data Flow run %s (%s)", run["id"], run.get("state"))
+        perform = blocking_performer(self.hook)
+        run = drive(submit.submit_steps(body, self._submission(context), self.log), perform)
         self._record_run(context, run["id"])
         self.last_run = run
 
         success_states = self.success_states(run.get("type"))
         if self.asynchronous:
-            remember_run(context, run["id"], task_succeeded=True)
+            self._remember_run(context, run["id"], task_succeeded=True)
             return redact_transport_secrets(run)
         if wait_is_over(run.get("state"), success_states):
-            return self._finish(context, done_payload(run))
-        deadline = time.time() + self.timeout if self.timeout else None
+            return self._finish(context, WaitOutcome.done(run))
+        deadline = submit.deadline_for(run, self.timeout)
         if self.deferrable:
+            from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
             self.defer(
                 trigger=DataflowRunTrigger(
                     run_id=run["id"],
@@ -257,48 +267,80 @@ class DataflowInvokeRunOperator(BaseOperator):
                 ),
                 method_name="execute_complete",
             )
+        steps = wait_steps(
+            run["id"],
+            poll_interval=self.poll_interval,
+            target_states=success_states,
+            deadline=deadline,
+            timeout=self.timeout,
+            log=self.log,
+        )
         try:
-            payload = wait_for_run(
-                self.hook,
-                run["id"],
-                poll_interval=self.poll_interval,
-                target_states=success_states,
-                deadline=deadline,
-                timeout=self.timeout,
-                log=self.log,
-            )
+            outcome = drive(steps, perform)
         except AirflowTaskTimeout:
             # execution_timeout fired inside the synchronous wait: do not leave Spark running.
             self._cancel_run()
             raise
-        return self._finish(context, payload)
+        return self._finish(context, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the trigger fired; same outcome rules as the synchronous path."""
-        self.run_id = (event.get("run") or {}).get("id") or event.get("run_id")
+        """Resume after the trigger fired; the same outcome rules as the synchronous path."""
+        from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+
+        outcome = WaitOutcome.from_event(event)
+        self.run_id = outcome.run_id
         if self.start_from_trigger and self.run_id:
             self._record_run(context, self.run_id)  # the triggerer created it; execute never ran
-        return self._finish(context, event)
+        return self._finish(context, outcome)
 
     def success_states(self, run_type: str | None) -> list[str]:
         """States that end the wait successfully for this run type."""
         return success_states(run_type, self.wait_for_termination)
 
+    def _submission(self, context: Context) -> Any:
+        from airflow_provider_dataflow.pipeline.submit import Lineage, Submission
+
+        store = context.get("task_state_store")
+        record = store.get(STATE_STORE_KEY) if store is not None else None
+        return Submission(
+            ti=context["ti"],
+            reattach_policy=self.reattach_policy,
+            earlier_record=record if isinstance(record, dict) else None,
+            dag_run_started=getattr(context.get("dag_run"), "start_date", None),
+            lineage=Lineage(
+                parent_job=self.openlineage_inject_parent_job_info,
+                transport=self.openlineage_inject_transport_info,
+                context=context,
+            ),
+            opc_parent_rpt_url=self.opc_parent_rpt_url,
+        )
+
     def _record_run(self, context: Context, run_id: str) -> None:
         """Keep the run id for later tries and show its console page."""
         self.run_id = run_id
-        remember_run(context, run_id)
+        self._remember_run(context, run_id)
         url = console_url(run_id, self.hook.settings.region, self.hook.settings.console_url_template)
         DataflowRunLink.persist(context, url)
         self.log.info("Console: %s", url)
 
-    def _finish(self, context: Context, payload: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _remember_run(context: Context, run_id: str, *, task_succeeded: bool = False) -> None:
+        """The run id in Airflow's task state store, which (unlike XCom) survives retries and clears."""
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(STATE_STORE_KEY, state_store_record(run_id, task_succeeded=task_succeeded))
+
+    def _finish(self, context: Context, outcome: WaitOutcome) -> dict[str, Any]:
         """The outcome, closed by the run's cost line (also on failure) and its metrics."""
-        payload = with_whole_run(payload, self.hook)
-        ended = self.last_run = payload.get("run")
+        from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
+        from airflow_provider_dataflow.pipeline.outcome import completed, report_cost, resolve
+        from airflow_provider_dataflow.runs.cost import RunCost
+
+        outcome = completed(outcome, self.hook)
+        ended = self.last_run = outcome.run
         try:
-            run = resolve_outcome(
-                payload,
+            run = resolve(
+                outcome,
                 hook=self.hook,
                 success_states=self.success_states((ended or {}).get("type")),
                 log_tail_lines=self.log_tail_lines,
@@ -306,10 +348,8 @@ class DataflowInvokeRunOperator(BaseOperator):
             )
         finally:
             if ended:
-                cost = RunCost.of(ended)
-                self.log.info("%s", cost.summary())
-                emit_metrics(ended, cost, {"dag_id": self.dag_id, "task_id": self.task_id})
-        remember_run(context, run["id"], task_succeeded=True)
+                report_cost(ended, self.log, {"dag_id": self.dag_id, "task_id": self.task_id})
+        self._remember_run(context, run["id"], task_succeeded=True)
         return {**redact_transport_secrets(run), "cost": RunCost.of(run).as_xcom()}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
@@ -331,12 +371,14 @@ class DataflowInvokeRunOperator(BaseOperator):
         self._cancel_run()
 
     def _cancel_run(self) -> None:
+        from airflow_provider_dataflow.pipeline.kill import cancel_now
+
         if not self.run_id:
             return
         if not self.cancel_on_kill:
             self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
             return
-        cancel_run(self.hook, self.run_id, self.log)
+        cancel_now(self.hook, self.run_id, self.log)
 
 
 def _positive_float(name: str, value: Any) -> float:

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.operators.run_request import UPDATABLE_FIELDS, build_update_run_details
+from airflow_provider_dataflow.runs.fields import UPDATABLE_FIELDS
+from airflow_provider_dataflow.runs.request import build_update_run_details
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 
 
 class DataflowUpdateRunOperator(BaseOperator):
@@ -36,7 +38,7 @@ class DataflowUpdateRunOperator(BaseOperator):
         freeform_tags: dict[str, str] | None = None,
         max_duration_in_minutes: int | str | None = None,
         idle_timeout_in_minutes: int | str | None = None,
-        oci_conn_id: str = DataflowHook.default_conn_name,
+        oci_conn_id: str = "oci_dataflow_default",
         region: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -51,6 +53,8 @@ class DataflowUpdateRunOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> DataflowHook:
+        from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     def execute(self, context: Context) -> dict[str, Any]:

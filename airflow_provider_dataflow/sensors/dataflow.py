@@ -11,16 +11,14 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_dataflow.compat import conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
-from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
-from airflow_provider_dataflow.provider_config import max_poll_interval
-from airflow_provider_dataflow.run_outcome import resolve_outcome
-from airflow_provider_dataflow.run_state import FAILURE_STATES, RunState
-from airflow_provider_dataflow.run_wait import done_payload, wait_is_over
-from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+from airflow_provider_dataflow.runs.states import FAILURE_STATES, RunState, wait_is_over
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+    from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 
 DEFAULT_FAILURE_STATES = tuple(sorted(state.value for state in FAILURE_STATES))
 
@@ -46,7 +44,7 @@ class DataflowRunSensor(BaseSensorOperator):
         self,
         *,
         dataflow_run_id: str,
-        oci_conn_id: str = DataflowHook.default_conn_name,
+        oci_conn_id: str = "oci_dataflow_default",
         region: str | None = None,
         target_states: Sequence[str] = (RunState.SUCCEEDED.value,),
         failure_states: Sequence[str] = DEFAULT_FAILURE_STATES,
@@ -68,9 +66,13 @@ class DataflowRunSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> DataflowHook:
+        from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_dataflow.config import max_poll_interval
+
         settings = self.hook.settings
         url = console_url(self.dataflow_run_id, settings.region, settings.console_url_template)
         DataflowRunLink.persist(context, url)
@@ -80,6 +82,8 @@ class DataflowRunSensor(BaseSensorOperator):
         result = self.poke(context)
         if result:
             return result.xcom_value if isinstance(result, PokeReturnValue) else result
+        from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
         self.defer(
             trigger=DataflowRunTrigger(
                 run_id=self.dataflow_run_id,
@@ -107,14 +111,20 @@ class DataflowRunSensor(BaseSensorOperator):
         self.log.info("Data Flow run %s is %s", self.dataflow_run_id, state)
         if not wait_is_over(state, [*self.target_states, *self.failure_states]):
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(done_payload(run)))
+        from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(WaitOutcome.done(run)))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        return self._finish(event)
+        from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 
-    def _finish(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return resolve_outcome(
-            payload,
+        return self._finish(WaitOutcome.from_event(event))
+
+    def _finish(self, outcome: WaitOutcome) -> dict[str, Any]:
+        from airflow_provider_dataflow.pipeline.outcome import resolve
+
+        return resolve(
+            outcome,
             hook=self.hook,
             success_states=self.target_states,
             log_tail_lines=self.log_tail_lines,

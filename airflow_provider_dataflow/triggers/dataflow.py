@@ -7,23 +7,23 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dataflow import compat
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.run_wait import adrive, default_target_states, kill_steps, wait_steps
-from airflow_provider_dataflow.run_watch.observer import RunObserver
-from airflow_provider_dataflow.triggers.kill_fallback import DEFERRED, on_kill_when_user_killed, task_state
-from airflow_provider_dataflow.triggers.loop_stalls import watch_loop
-from airflow_provider_dataflow.triggers.run_to_completion import run_to_completion
+from airflow_provider_dataflow.pipeline import kill
+from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+from airflow_provider_dataflow.pipeline.steps import adrive
+from airflow_provider_dataflow.pipeline.wait import wait_steps
+from airflow_provider_dataflow.pipeline.watch.performer import EventLoopPerformer
+from airflow_provider_dataflow.runs.states import default_target_states
 
 
 class DataflowRunTrigger(BaseTrigger):
     """Wait until a run reaches a target or terminal state, or the deadline passes.
 
-    The wait itself is ``run_wait.wait_steps`` (the same rules as the worker's synchronous wait).
-    Polls go through the process's shared run watcher for the run's compartment, so a triggerer
-    waiting for thousands of runs makes a few list calls per interval instead of one GET per run.
-    Transient errors (429, 5xx, connection errors) are retried with jittered backoff honouring
-    Retry-After; permanent ones (400, 401, 404) end the wait with the service's message.
+    The wait is ``pipeline.wait.wait_steps``, the same steps as the worker's synchronous wait. Polls go
+    through the process's shared run watcher for the run's compartment, so a triggerer waiting for
+    thousands of runs makes a few list calls per interval instead of one GET per run. Transient errors
+    (429, 5xx, connection errors) are retried with jittered backoff honouring Retry-After; permanent
+    ones (400, 401, 404) end the wait with the failure's kind, which ``execute_complete`` raises again.
 
     :param run_id: OCID of the run.
     :param oci_conn_id: ``oci_dataflow`` connection.
@@ -77,19 +77,14 @@ class DataflowRunTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self) -> DataflowHook:
+    def hook(self) -> DataflowHook:
         return DataflowHook(oci_conn_id=self.oci_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        self._watch_for_stalls()
-        yield TriggerEvent(await on_kill_when_user_killed(self, self._wait(self._hook())))
+        outcome = await kill.cancel_when_killed(self, self._wait(self.hook()))
+        yield TriggerEvent(outcome.to_event())
 
-    def _watch_for_stalls(self) -> None:
-        """On 3.3, ``on_kill`` must tell a user's kill from a move after this loop stalled (``loop_stalls``)."""
-        if compat.TRIGGER_ON_KILL:
-            watch_loop()
-
-    async def _wait(self, hook: DataflowHook) -> dict[str, Any]:
+    async def _wait(self, hook: DataflowHook) -> WaitOutcome:
         steps = wait_steps(
             self.run_id,
             poll_interval=self.poll_interval,
@@ -98,36 +93,17 @@ class DataflowRunTrigger(BaseTrigger):
             timeout=self.timeout,
             log=self.log,
         )
-        observer = RunObserver(hook, self.run_id, self.compartment_id)
+        performer = EventLoopPerformer(hook, self.compartment_id)
         try:
-            return await adrive(steps, observer.perform)
+            return await adrive(steps, performer.perform)
         finally:
-            observer.close()
+            performer.close()
+
+    async def run_to_cancel(self) -> str | None:
+        """The run a kill should cancel (``pipeline.kill``)."""
+        return self.run_id or None
 
     async def on_kill(self) -> None:
-        """Cancel the run when a user kills the task; never on triggerer restarts (see ``cleanup``).
-
-        After this triggerer's loop stalled, Airflow 3.3.2 also calls it for triggers it moved to
-        another triggerer: then the task's state decides, and a task still deferred keeps its run.
-        The cancel goes on when Airflow cancels ``on_kill`` itself a second later (``run_to_completion``).
-        """
-        await run_to_completion(self._kill())
-
-    async def _kill(self) -> None:
-        if not self.run_id:
-            return
-        if not self.cancel_on_kill:
-            self.log.info("cancel_on_kill is off; leaving Data Flow run %s running", self.run_id)
-            return
-        if compat.TRIGGER_ON_KILL and watch_loop().stalled_recently():
-            state = await task_state(self.task_instance)
-            if state in (DEFERRED, None):
-                self.log.warning(
-                    "This triggerer stalled lately and the task is %s: its trigger moved to another triggerer; "
-                    "leaving Data Flow run %s running",
-                    state or "in an unknown state",
-                    self.run_id,
-                )
-                return
-        self.log.info("Task was killed by a user")
-        await adrive(kill_steps(self.run_id, self.log), RunObserver(self._hook(), self.run_id, None).perform)
+        """A user killed the task (Airflow 3.3+; never on triggerer restarts): cancel the run unless the
+        task is still deferred (its trigger moved to another triggerer). See ``pipeline.kill``."""
+        await kill.on_kill(self)

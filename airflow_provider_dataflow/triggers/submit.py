@@ -3,33 +3,29 @@
 A backfill of thousands of runs then needs no worker slot even to submit. The scheduler hands the
 operator's ``start_trigger_args`` to the triggerer, which renders the operator's templated fields on
 this trigger (its attributes carry the operator's template-field names, ``spark_submit`` included)
-before ``run``. So the service receives rendered values, validated here before any API call.
-
-One run per try: the create carries the same ``opc-retry-token`` as the worker path (derived from
-the task instance's identity and try number), so a triggerer that restarts mid-create, or a
-trigger moved to another triggerer, gets the same run back. A retry (try > 1) first looks for the
-earlier try's run by its ``airflow_*`` tags, as the worker path does when it has no task state
-store (the triggerer has none).
+before ``run``. Submitting is ``pipeline.submit``, as on a worker: the same validation, tags, retry
+token, reattach search, OpenLineage properties and deadline. The triggerer has no task state store,
+so a retry finds an earlier try's run by its ``airflow_*`` tags.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.operators.run_recovery import ReattachPolicy, find_earlier_run
-from airflow_provider_dataflow.operators.run_request import FIELD_ATTRIBUTES, run_fields_of
-from airflow_provider_dataflow.operators.run_submission import create_request
-from airflow_provider_dataflow.operators.task_identity import retry_token, task_tags
-from airflow_provider_dataflow.run_state import success_states
-from airflow_provider_dataflow.run_wait import done_payload, error_payload, wait_is_over
+from airflow_provider_dataflow.pipeline import kill
+from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+from airflow_provider_dataflow.pipeline.steps import adrive
+from airflow_provider_dataflow.pipeline.submit import Lineage, Submission, deadline_for, prepare_body, submit_steps
+from airflow_provider_dataflow.pipeline.watch.performer import EventLoopPerformer
+from airflow_provider_dataflow.runs.attempts import ReattachPolicy, task_tags
+from airflow_provider_dataflow.runs.fields import FIELD_ATTRIBUTES, run_fields_of
+from airflow_provider_dataflow.runs.states import success_states, wait_is_over
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
 # The operator's settings this trigger takes, besides its run fields (FIELD_ATTRIBUTES).
@@ -43,6 +39,8 @@ SETTINGS = (
     "cancel_on_kill",
     "reattach_policy",
     "wait_for_termination",
+    "openlineage_inject_parent_job_info",
+    "openlineage_inject_transport_info",
 )
 
 
@@ -73,6 +71,8 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         cancel_on_kill: bool = True,
         reattach_policy: str = ReattachPolicy.REATTACH_ACTIVE.value,
         wait_for_termination: bool = False,
+        openlineage_inject_parent_job_info: bool = False,
+        openlineage_inject_transport_info: bool = False,
         **run_fields: Any,
     ) -> None:
         super().__init__(
@@ -89,74 +89,66 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         self.timeout_sets_max_duration = timeout_sets_max_duration
         self.reattach_policy = reattach_policy
         self.wait_for_termination = wait_for_termination
+        self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
+        self.openlineage_inject_transport_info = openlineage_inject_transport_info
         for name in FIELD_ATTRIBUTES:
             setattr(self, name, run_fields.get(name))
-        self._creating: asyncio.Future[dict[str, Any]] | None = None
+        self._submitting: asyncio.Future[dict[str, Any]] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return f"{type(self).__module__}.{type(self).__qualname__}", submit_kwargs(self)
 
-    def _hook(self) -> DataflowHook:
+    def hook(self) -> DataflowHook:
         return DataflowHook(self.oci_conn_id, region=self.region, opc_parent_rpt_url=self.opc_parent_rpt_url)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        self._watch_for_stalls()
-        hook = self._hook()
+        hook = self.hook()
         try:
-            run = await self._submit(hook)
+            # In a task of its own: a kill during the create must still learn the run, to cancel it.
+            self._submitting = asyncio.ensure_future(self._submit(hook))
+            run = await asyncio.shield(self._submitting)
         except (DataflowInvalidInputError, DataflowServiceError) as err:
-            yield TriggerEvent(error_payload(self.run_id, str(err)))
+            yield TriggerEvent(WaitOutcome.failed(self.run_id or None, err).to_event())
             return
         self.run_id, self.compartment_id = run["id"], run.get("compartment_id")
         self.target_states = success_states(run.get("type"), self.wait_for_termination)
         if wait_is_over(run.get("state"), self.target_states):
-            yield TriggerEvent(done_payload(run))
+            yield TriggerEvent(WaitOutcome.done(run).to_event())
             return
-        if self.timeout:
-            self.deadline = _created_at(run) + self.timeout
-        yield TriggerEvent(await self._wait(hook))
+        self.deadline = deadline_for(run, self.timeout)
+        outcome = await kill.cancel_when_killed(self, self._wait(hook))
+        yield TriggerEvent(outcome.to_event())
 
     async def _submit(self, hook: DataflowHook) -> dict[str, Any]:
         ti = self.task_instance
         if ti is None:
             raise DataflowInvalidInputError("start_from_trigger", "the trigger was started without its task instance")
-        context: Any = {"ti": ti, "task_state_store": None, "dag_run": None}
         settings = await hook.asettings()
-        details = create_request(
+        body = prepare_body(
             run_fields_of(self),
             default_compartment_id=settings.compartment_id,
-            tags=task_tags(context),
+            tags=task_tags(ti),
             timeout=self.timeout,
             timeout_sets_max_duration=self.timeout_sets_max_duration,
             log=self.log,
         )
-        policy = ReattachPolicy(self.reattach_policy)
-        earlier = await hook.arun_blocking(
-            lambda: find_earlier_run(context, hook, policy, details["compartment_id"], self.log)
+        submission = Submission(
+            ti=ti,
+            reattach_policy=ReattachPolicy(self.reattach_policy),
+            lineage=Lineage(
+                parent_job=self.openlineage_inject_parent_job_info,
+                transport=self.openlineage_inject_transport_info,
+                context={"ti": ti},
+            ),
+            opc_parent_rpt_url=self.opc_parent_rpt_url,
         )
-        if earlier is not None:
-            return earlier
-        # Shielded: a kill during the create must still learn the run, to cancel it (on_kill).
-        self._creating = asyncio.ensure_future(hook.acreate_run(details, retry_token=retry_token(context)))
-        run = await asyncio.shield(self._creating)
-        self.log.info("Created Data Flow run %s (%s) from the triggerer", run["id"], run.get("state"))
-        return run
+        return await adrive(submit_steps(body, submission, self.log), EventLoopPerformer(hook).perform)
 
-    async def _kill(self) -> None:
-        if not self.run_id and self._creating is not None:
+    async def run_to_cancel(self) -> str | None:
+        """The run to cancel; a kill during the create waits for it to learn the run."""
+        if not self.run_id and self._submitting is not None:
             try:
-                self.run_id = (await self._creating)["id"]
-            except DataflowServiceError:
-                return  # the create failed: nothing runs
-        await super()._kill()
-
-
-def _created_at(run: dict[str, Any]) -> float:
-    """When the run was created (so a restarted trigger keeps the original deadline); now if unknown."""
-    created = run.get("time_created")
-    if isinstance(created, datetime):
-        return created.timestamp()
-    try:
-        return datetime.fromisoformat(str(created)).timestamp()
-    except ValueError:
-        return time.time()
+                self.run_id = (await self._submitting)["id"]
+            except (DataflowInvalidInputError, DataflowServiceError):
+                return None  # nothing was created
+        return self.run_id or None

@@ -138,7 +138,7 @@ def test_a_truncated_body_breaks_the_clients_read_of_the_stream(
     wait_for_state(run.id)
     control.add_fault(method="GET", path_regex=r"/logs/", action="truncate_body")
     response = client.get_run_log(run.id, "spark_application_stdout.log.gz")
-    with pytest.raises(Exception, match="IncompleteRead|ProtocolError|Connection broken"):
+    with pytest.raises(Exception, match=r"IncompleteRead|ProtocolError|Connection broken"):
         response.data.raw.read()
     assert control.faults()[0]["applied"] == 1
     whole = client.get_run_log(run.id, "spark_application_stdout.log.gz").data.raw.read()

@@ -5,9 +5,9 @@ their tasks are still deferred, now on the other triggerer.
 Airflow 3.3.2 cancels such triggers on the stalled triggerer through the same path as a user's
 mark-failed or clear (``TriggerRunnerSupervisor.update_triggers`` puts every trigger no longer assigned
 to it into ``cancelling_triggers``, and ``cancel_triggers`` awaits ``on_kill()``), so the trigger itself
-has to tell the two apart. Asking the supervisor for the task's state (``GetTaskStates``) does, but its
-first call in a triggerer takes ~10 s, too slow for every mark-failed (the soak's cancels missed). So
-the state is asked only after the triggerer's own event loop stalled (``triggers/loop_stalls.py``).
+has to tell the two apart: it asks the supervisor for the task's state (``GetTaskStates``) before every
+cancel (``pipeline/kill.py``). The first such call in a triggerer takes ~10 s; the decision and the cancel
+run shielded, so Airflow's second cancel and ``on_kill_timeout`` cannot cut them off.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import random
 
-from airflow_provider_dataflow.backoff import Backoff
-from airflow_provider_dataflow.run_state import RunState
-from airflow_provider_dataflow.run_wait import wait_is_over
+from airflow_provider_dataflow.runs.backoff import Backoff
+from airflow_provider_dataflow.runs.states import RunState, wait_is_over
 
 
 def test_backoff_grows_caps_and_honours_retry_after() -> None:

@@ -89,7 +89,7 @@ def test_compat_itself_is_what_the_check_would_catch() -> None:
 def test_start_from_trigger_only_where_the_triggerer_renders_templates(
     monkeypatch: pytest.MonkeyPatch, renders: bool
 ) -> None:
-    monkeypatch.setattr(operator_module, "TRIGGER_RENDERS_TEMPLATES", renders)
+    monkeypatch.setattr(compat, "TRIGGER_RENDERS_TEMPLATES", renders)
     operator = operator_module.DataflowInvokeRunOperator(
         task_id="spark", execute="oci://b@n/job.py {{ ds }}", start_from_trigger=True
     )

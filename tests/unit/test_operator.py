@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError, DataflowRunTimeoutError
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
-from airflow_provider_dataflow.operators.run_request import RUN_FIELDS
+from airflow_provider_dataflow.runs.fields import RUN_FIELDS
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
 RUN = {"id": "ocid1.dataflowrun.oc1.iad.r1", "state": "SUCCEEDED", "type": "BATCH", "lifecycle_details": None}
@@ -131,3 +131,14 @@ def test_start_from_trigger_hands_every_templated_run_field_to_the_trigger() -> 
     assert set(run_field_attributes) <= set(kwargs), "the triggerer renders only fields it is handed"
     assert kwargs["display_name"] == "{{ params.name }}" and kwargs["spark_submit"] == op.spark_submit
     json.dumps(kwargs)
+
+
+def test_the_names_the_operator_keeps_to_parse_fast_are_the_real_ones() -> None:
+    """The operator names the hook's default connection and the submit trigger's class without importing them."""
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+    from airflow_provider_dataflow.operators import dataflow as operator_module
+    from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger
+
+    assert DataflowHook.default_conn_name == operator_module.DEFAULT_CONN_ID
+    submit_trigger = DataflowSubmitRunTrigger
+    assert f"{submit_trigger.__module__}.{submit_trigger.__qualname__}" == operator_module.SUBMIT_TRIGGER

@@ -18,8 +18,8 @@ from airflow_provider_dataflow.exceptions import (
     DataflowRunTimeoutError,
     DataflowServiceError,
 )
-from airflow_provider_dataflow.failure_kind import RunEnd, run_end, run_error, service_error_class
 from airflow_provider_dataflow.retry_policy import DataflowRetryPolicy
+from airflow_provider_dataflow.runs.failures import RunEnd, run_end, run_error, service_error_class
 
 
 def _service_error(status: int, code: str, transient: bool = False) -> DataflowServiceError:

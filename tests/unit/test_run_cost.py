@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 from airflow.sdk.observability import stats
 
-from airflow_provider_dataflow.run_cost import RunCost, emit_metrics
+from airflow_provider_dataflow.pipeline.outcome import report_cost
+from airflow_provider_dataflow.runs.cost import RunCost
 
+LOG = logging.getLogger(__name__)
 RUN = {
     "id": "ocid1.dataflowrun.oc1..run",
     "state": "SUCCEEDED",
@@ -72,9 +75,13 @@ def test_a_run_without_timestamps_has_no_queue_time_and_costs_nothing_before_it_
     assert "queued unknown" in cost.summary()
 
 
-def test_metrics_go_through_airflows_stats_with_the_task_as_tags(recorded: RecordingStats) -> None:
+def test_metrics_go_through_airflows_stats_with_the_task_as_tags(
+    recorded: RecordingStats, caplog: pytest.LogCaptureFixture
+) -> None:
     tags = {"dag_id": "nightly", "task_id": "aggregate"}
-    emit_metrics(RUN, RunCost.of(RUN), tags)
+    with caplog.at_level(logging.INFO):
+        report_cost(RUN, LOG, tags)
+    assert RunCost.of(RUN).summary() in caplog.text
     assert recorded.calls == [
         ("timing", "oci_dataflow.run.duration", timedelta(seconds=1800), tags),
         ("timing", "oci_dataflow.run.queue_time", timedelta(seconds=150), tags),
@@ -85,7 +92,7 @@ def test_metrics_go_through_airflows_stats_with_the_task_as_tags(recorded: Recor
 
 def test_terminal_states_are_counted_by_kind(recorded: RecordingStats) -> None:
     failed = {**RUN, "state": "FAILED", "lifecycle_details": "Run failed to start: out of host capacity"}
-    emit_metrics(failed, RunCost.of(failed), {})
-    emit_metrics({**RUN, "state": "IN_PROGRESS"}, RunCost.of(RUN), {})  # a streaming run that is up
+    report_cost(failed, LOG, {})
+    report_cost({**RUN, "state": "IN_PROGRESS"}, LOG, {})  # a streaming run that is up
     counters = [call[1] for call in recorded.calls if call[0] == "incr"]
     assert counters == ["oci_dataflow.run.ended.capacity_failure"]

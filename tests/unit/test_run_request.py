@@ -7,11 +7,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
-from airflow_provider_dataflow.operators.run_request import (
-    RUN_FIELDS,
-    build_create_run_details,
-    build_update_run_details,
-)
+from airflow_provider_dataflow.runs.fields import RUN_FIELDS
+from airflow_provider_dataflow.runs.request import build_create_run_details, build_update_run_details
 from tests.bad_inputs import BAD_INPUTS
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaa"

@@ -9,7 +9,7 @@ import pytest
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
-from airflow_provider_dataflow.run_outcome import failure_report
+from airflow_provider_dataflow.pipeline.outcome import failure_report
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from tests.bad_inputs import BAD_INPUTS
 

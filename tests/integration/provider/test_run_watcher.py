@@ -10,8 +10,8 @@ import pytest
 
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
-from airflow_provider_dataflow.run_watch import watcher as watcher_module
-from airflow_provider_dataflow.run_watch.registry import active_watchers
+from airflow_provider_dataflow.pipeline.watch import watcher as watcher_module
+from airflow_provider_dataflow.pipeline.watch.registry import active_watchers
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 

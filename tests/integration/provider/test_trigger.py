@@ -13,7 +13,6 @@ from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.testing.credentials import TestCredentials
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
-from airflow_provider_dataflow.triggers.loop_stalls import STALL_SECONDS, TICK_SECONDS, watch_loop
 
 from .conftest import COMPARTMENT, run_details
 
@@ -180,25 +179,3 @@ async def test_polling_never_blocks_the_event_loop_for_more_than_50_ms(
     assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
     gc.unfreeze()
     assert worst_lag < 0.05, f"event loop blocked for {worst_lag * 1000:.0f} ms"
-
-
-def test_after_a_loop_stall_on_kill_keeps_the_run_of_a_task_still_deferred_elsewhere(
-    hook: DataflowHook, control: EmulatorControl
-) -> None:
-    """Airflow 3.3.2 awaits on_kill on a triggerer that stalled and lost its triggers to another one."""
-    control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
-    run = hook.create_run(run_details("slow"))
-
-    async def scenario() -> None:
-        trigger = DataflowRunTrigger(run["id"], poll_interval=0.1)
-        waiting = asyncio.ensure_future(first_event(trigger))
-        await asyncio.sleep(0.3)
-        time.sleep(STALL_SECONDS + TICK_SECONDS + 0.5)  # noqa: ASYNC251 (the loop stops, as when starved or SIGSTOPped)
-        await asyncio.sleep(TICK_SECONDS + 0.2)  # the watch wakes up late and notes the stall
-        assert watch_loop().stalled_recently()
-        waiting.cancel()
-        await asyncio.gather(waiting, return_exceptions=True)
-        await trigger.on_kill()  # no task state can be read here: unknown, so the run is kept
-
-    asyncio.run(scenario())
-    assert hook.get_run(run["id"])["state"] == "IN_PROGRESS"

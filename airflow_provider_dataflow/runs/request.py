@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
-from airflow_provider_dataflow.run_state import RunType
+from airflow_provider_dataflow.runs.fields import RUN_FIELDS, UPDATABLE_FIELDS
+from airflow_provider_dataflow.runs.states import RunType
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 PARAMETER_NAME = re.compile(r"^\w+$")
@@ -22,46 +23,6 @@ OCID_FIELDS = ("compartment_id", "application_id", "pool_id", "metastore_id")
 URI_FIELDS = ("archive_uri", "logs_bucket_uri", "warehouse_bucket_uri")
 STRING_FIELDS = ("display_name", "driver_shape", "executor_shape", "spark_version", "execute")
 POSITIVE_INT_FIELDS = ("num_executors", "max_duration_in_minutes", "idle_timeout_in_minutes")
-
-# Every argument of Terraform's oci_dataflow_invoke_run that goes into the create body.
-RUN_FIELDS = (
-    "application_id",
-    "application_log_config",
-    "archive_uri",
-    "arguments",
-    "compartment_id",
-    "configuration",
-    "defined_tags",
-    "display_name",
-    "driver_shape",
-    "driver_shape_config",
-    "execute",
-    "executor_shape",
-    "executor_shape_config",
-    "freeform_tags",
-    "idle_timeout_in_minutes",
-    "logs_bucket_uri",
-    "max_duration_in_minutes",
-    "metastore_id",
-    "num_executors",
-    "parameters",
-    "pool_id",
-    "spark_version",
-    "type",
-    "warehouse_bucket_uri",
-)
-
-# `execute` is BaseOperator.execute, so the operator (and the submit trigger) keep it under this name.
-EXECUTE_ATTRIBUTE = "spark_submit"
-FIELD_ATTRIBUTES = tuple(EXECUTE_ATTRIBUTE if name == "execute" else name for name in RUN_FIELDS)
-
-
-def run_fields_of(holder: Any) -> dict[str, Any]:
-    """The run fields an operator or trigger holds (as attributes), under Terraform's names."""
-    return {name: getattr(holder, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
-
-
-UPDATABLE_FIELDS = ("defined_tags", "freeform_tags", "max_duration_in_minutes", "idle_timeout_in_minutes")
 
 
 def build_create_run_details(fields: Mapping[str, Any]) -> dict[str, Any]:

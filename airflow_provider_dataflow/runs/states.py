@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import Enum
 
 
@@ -45,9 +46,6 @@ class RunType(str, Enum):
     STREAMING = "STREAMING"
     SESSION = "SESSION"
 
-    def ends_by_itself(self) -> bool:
-        return self is RunType.BATCH
-
 
 def success_states(run_type: str | None, wait_for_termination: bool) -> list[str]:
     """States that end a task's wait successfully: STREAMING and SESSION runs never end by themselves,
@@ -57,3 +55,13 @@ def success_states(run_type: str | None, wait_for_termination: bool) -> list[str
             return [RunState.SUCCEEDED.value, RunState.STOPPED.value]
         return [RunState.IN_PROGRESS.value]
     return [RunState.SUCCEEDED.value]
+
+
+def wait_is_over(state: str | None, target_states: Collection[str]) -> bool:
+    """The wait ends at a target state or at any terminal state (a run never leaves those)."""
+    parsed = RunState.parse(state)
+    return state in target_states or (parsed is not None and parsed.is_terminal())
+
+
+def default_target_states() -> list[str]:
+    return sorted(s.value for s in TERMINAL_STATES)

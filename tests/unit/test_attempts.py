@@ -3,12 +3,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from airflow_provider_dataflow.operators.task_identity import retry_token, same_task, task_tags
+from airflow_provider_dataflow.runs.attempts import retry_token, same_task, task_tags
 
 
 def _context(try_number: int = 1, map_index: int = -1, run_id: str = "manual__2026-01-01") -> Any:
-    ti = SimpleNamespace(dag_id="d", run_id=run_id, task_id="t", map_index=map_index, try_number=try_number)
-    return {"ti": ti}
+    """A task instance: the worker's ``context["ti"]`` or the trigger's ``task_instance``."""
+    return SimpleNamespace(dag_id="d", run_id=run_id, task_id="t", map_index=map_index, try_number=try_number)
 
 
 def test_retry_token_is_stable_within_an_attempt_and_new_for_each_attempt() -> None:

@@ -7,16 +7,19 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataflow import run_wait
-from airflow_provider_dataflow.exceptions import DataflowServiceError
-from airflow_provider_dataflow.run_wait import Cancel, Get, Poll, Step, drive, kill_steps, wait_steps
+from airflow_provider_dataflow.exceptions import DataflowRequestRejectedError, DataflowServiceError
+from airflow_provider_dataflow.pipeline import steps as steps_module
+from airflow_provider_dataflow.pipeline import wait as wait_module
+from airflow_provider_dataflow.pipeline.outcome import Ending, WaitOutcome
+from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, drive
+from airflow_provider_dataflow.pipeline.wait import cancel_and_confirm_steps, wait_steps
 
 LOG = logging.getLogger(__name__)
 START = 1_800_000_000.0
 
 
 class FakeClock:
-    """Stands in for the ``time`` module in run_wait; the script advances it by each step's delay."""
+    """Stands in for the ``time`` module of the steps; the script advances it by each step's delay."""
 
     def __init__(self) -> None:
         self.now = START
@@ -31,7 +34,8 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(run_wait, "time", fake)
+    monkeypatch.setattr(wait_module, "time", fake)
+    monkeypatch.setattr(steps_module, "time", fake)
     return fake
 
 
@@ -45,22 +49,35 @@ class Script:
 
     def __call__(self, step: Step) -> Any:
         self.steps.append(step)
-        self.clock.now += step.delay
+        self.clock.now += step.delay  # type: ignore[union-attr]
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer if isinstance(answer, bool) else {"id": "r", "state": answer}
 
 
-def _wait(script: Script, deadline: float | None = None, targets: tuple[str, ...] = ()) -> dict[str, Any]:
+def _wait(script: Script, deadline: float | None = None, targets: tuple[str, ...] = ()) -> WaitOutcome:
     steps = wait_steps("r", poll_interval=10.0, target_states=targets, deadline=deadline, timeout=60.0, log=LOG)
     return drive(steps, script)
 
 
+def _kinds(script: Script) -> list[str]:
+    """poll, cancel or get, for each step the script answered."""
+    return [
+        "poll" if isinstance(step, Poll) else str(step.operation.doing).split()[0]
+        for step in script.steps
+        if isinstance(step, (Poll, Call))
+    ]
+
+
+def _kill(script: Script) -> tuple[bool, dict[str, Any]]:
+    return drive(cancel_and_confirm_steps("r", LOG), script)
+
+
 def test_polls_until_a_terminal_state_telling_watchers_the_state_already_seen(clock: FakeClock) -> None:
     script = Script(clock, "ACCEPTED", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED")
-    assert _wait(script) == {"status": "done", "run": {"id": "r", "state": "SUCCEEDED"}}
-    assert [type(s) for s in script.steps] == [Poll] * 4
+    assert _wait(script) == WaitOutcome(Ending.DONE, {"id": "r", "state": "SUCCEEDED"}, "r")
+    assert _kinds(script) == ["poll"] * 4
     assert [s.known_state for s in script.steps if isinstance(s, Poll)] == [
         None,
         "ACCEPTED",
@@ -71,24 +88,29 @@ def test_polls_until_a_terminal_state_telling_watchers_the_state_already_seen(cl
 
 
 def test_a_target_state_ends_the_wait_early(clock: FakeClock) -> None:
-    assert _wait(Script(clock, "ACCEPTED", "IN_PROGRESS"), targets=("IN_PROGRESS",))["run"]["state"] == "IN_PROGRESS"
+    outcome = _wait(Script(clock, "ACCEPTED", "IN_PROGRESS"), targets=("IN_PROGRESS",))
+    assert outcome.run == {"id": "r", "state": "IN_PROGRESS"}
 
 
-def test_transient_errors_back_off_and_permanent_ones_end_the_wait(clock: FakeClock) -> None:
+def test_transient_errors_back_off_and_permanent_ones_end_the_wait_with_their_kind(clock: FakeClock) -> None:
     busy = DataflowServiceError("429", status=429, transient=True, retry_after=3.0)
-    gone = DataflowServiceError("404 NotAuthorizedOrNotFound", status=404)
+    gone = DataflowRequestRejectedError("404 NotAuthorizedOrNotFound", status=404, code="NotAuthorizedOrNotFound")
     script = Script(clock, "ACCEPTED", busy, busy, gone)
-    payload = _wait(script)
-    assert payload == {"status": "error", "run_id": "r", "message": "404 NotAuthorizedOrNotFound"}
+    outcome = _wait(script)
+    assert (outcome.ending, outcome.run_id, outcome.run) == (Ending.ERROR, "r", {"id": "r", "state": "ACCEPTED"})
+    assert outcome.failure is not None
+    raised = outcome.failure.to_exception()
+    assert isinstance(raised, DataflowRequestRejectedError) and (raised.status, raised.code) == (404, gone.code)
+    assert WaitOutcome.from_event(outcome.to_event()) == outcome, "the trigger's event carries it whole"
     delays = [s.delay for s in script.steps if isinstance(s, Poll)]
     assert 3.0 <= delays[2] <= 3.3 and 3.0 <= delays[3] <= 3.3, "Retry-After is honoured"
 
 
 def test_the_deadline_cancels_and_confirms_then_reports_a_timeout(clock: FakeClock) -> None:
     script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", True, "CANCELING", "CANCELED")
-    payload = _wait(script, deadline=START + 15)
-    assert payload["status"] == "timeout" and "cancelled it" in payload["message"]
-    assert [type(s) for s in script.steps][-3:] == [Cancel, Get, Get]
+    outcome = _wait(script, deadline=START + 15)
+    assert outcome.ending is Ending.TIMEOUT and "cancelled it" in str(outcome.message)
+    assert _kinds(script)[-3:] == ["cancel", "get", "get"]
     polls = [s for s in script.steps if isinstance(s, Poll)]
     assert [p.delay for p in polls] == [0.0, 10.0, 5.0], "the last poll is cut short so the deadline is on time"
     assert {p.deadline for p in polls} == {START + 15}, "watchers never answer past the deadline"
@@ -96,27 +118,27 @@ def test_the_deadline_cancels_and_confirms_then_reports_a_timeout(clock: FakeClo
 
 def test_a_failed_cancel_at_the_deadline_is_an_error_naming_both(clock: FakeClock) -> None:
     script = Script(clock, DataflowServiceError("cancel refused", status=400))
-    payload = _wait(script, deadline=START - 1)
-    assert payload["status"] == "error" and "cancelling the run failed" in payload["message"]
+    outcome = _wait(script, deadline=START - 1)
+    assert outcome.ending is Ending.ERROR and "cancelling the run failed" in str(outcome.message)
 
 
 def test_a_kill_retries_a_cancel_through_503_and_429_then_confirms(clock: FakeClock) -> None:
     unavailable = DataflowServiceError("503", status=503, transient=True)
     busy = DataflowServiceError("429", status=429, transient=True, retry_after=2.0)
     script = Script(clock, unavailable, busy, True, unavailable, "CANCELED")
-    assert drive(kill_steps("r", LOG), script) == {"id": "r", "state": "CANCELED"}
-    cancels = [s.delay for s in script.steps if isinstance(s, Cancel)]
+    assert _kill(script) == (True, {"id": "r", "state": "CANCELED"})
+    cancels = [step.delay for step in script.steps if isinstance(step, Call) and "cancel" in step.operation.doing]
     assert len(cancels) == 3 and cancels[0] == 0.0 and 2.0 <= cancels[2] <= 2.2, "Retry-After is honoured"
-    assert [type(s) for s in script.steps][3:] == [Get, Get], "a failed confirm read is read again"
+    assert _kinds(script)[3:] == ["get", "get"], "a failed confirm read is read again"
 
 
 def test_a_cancel_refused_for_good_or_failing_past_the_retry_window_is_raised(clock: FakeClock) -> None:
     with pytest.raises(DataflowServiceError, match="refused"):
-        drive(kill_steps("r", LOG), Script(clock, DataflowServiceError("refused", status=400)))
+        _kill(Script(clock, DataflowServiceError("refused", status=400)))
     unavailable = DataflowServiceError("still 503", status=503, transient=True, retry_after=30.0)
     script = Script(clock, *[unavailable] * 10)
     with pytest.raises(DataflowServiceError, match="still 503"):
-        drive(kill_steps("r", LOG), script)
+        _kill(script)
     assert 4 <= len(script.steps) <= 6, "retried for about CANCEL_RETRY_SECONDS (120 s), then given up"
 
 
@@ -124,7 +146,7 @@ def test_max_poll_interval_caps_the_dags_poll_interval(clock: FakeClock, monkeyp
     """``[oci_dataflow] max_poll_interval`` makes DAG tests fast without changing the DAG's 10 s."""
     monkeypatch.setenv("AIRFLOW__OCI_DATAFLOW__MAX_POLL_INTERVAL", "0.5")
     script = Script(clock, "ACCEPTED", "IN_PROGRESS", "SUCCEEDED")
-    assert _wait(script)["run"]["state"] == "SUCCEEDED"
+    assert _wait(script).run == {"id": "r", "state": "SUCCEEDED"}
     polls = [step for step in script.steps if isinstance(step, Poll)]
     assert [poll.delay for poll in polls] == [0.0, 0.5, 0.5]
     assert {poll.poll_interval for poll in polls} == {0.5}

@@ -1,8 +1,9 @@
-"""The kill fallback for triggerers that never call ``on_kill`` (Airflow 3.0-3.2), against the emulator.
+"""The one kill decision (``pipeline.kill``) against the emulator: read the task's state, then cancel.
 
-The triggerer cancels the trigger; the fallback asks the supervisor for the task's state through the
-Task SDK (``RuntimeTaskInstance.get_task_states``). Only the supervisor's answer is staged here; the real
-stack proves the whole path on each release (tests/system, ``.ci/airflow_matrix``).
+Airflow 3.3 awaits ``on_kill``; before, the triggerer only cancels the trigger, and the fallback takes
+the same decision. Both ask the supervisor for the task's state through the Task SDK
+(``RuntimeTaskInstance.get_task_states``). Only the supervisor's answer is staged here; the real stack
+proves the whole path on each release (tests/system, ``.ci/airflow_matrix``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pytest
 
 from airflow_provider_dataflow import compat
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.pipeline import kill
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
-from airflow_provider_dataflow.triggers import run_to_completion
 from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
 from .conftest import run_details
@@ -65,7 +66,7 @@ def _stop_while_waiting(
             waiting.cancel()
             await asyncio.sleep(0.01)
         await asyncio.gather(waiting, return_exceptions=True)
-        await asyncio.gather(*run_to_completion._in_flight)
+        await asyncio.gather(*kill._in_flight)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
@@ -140,3 +141,35 @@ def test_cancel_on_kill_off_never_asks_or_cancels(
     supervisor = StagedSupervisor({"spark": "failed"})
     assert _stop_while_waiting(hook, control, supervisor, cancel_on_kill=False, map_index=-1) == "IN_PROGRESS"
     assert supervisor.requests == []
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [({"spark": "deferred"}, "IN_PROGRESS"), ({"spark": "failed"}, "CANCELED"), ({}, "CANCELED")],
+    ids=["still-deferred", "marked-failed", "unknown"],
+)
+def test_on_kill_reads_the_task_state_before_cancelling(
+    hook: DataflowHook, control: EmulatorControl, states: dict[str, Any], expected: str
+) -> None:
+    """Airflow 3.3 awaits ``on_kill`` after a user's action, and also for a trigger that moved to another
+    triggerer; only the task's state tells them apart. Unknown: Airflow said it was a kill, so cancel."""
+    from airflow.sdk.execution_time import task_runner
+
+    control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
+    run = hook.create_run(run_details("slow"))
+    trigger = DataflowRunTrigger(run["id"], poll_interval=0.1)
+    trigger.task_instance = SimpleNamespace(dag_id="dag", task_id="spark", run_id="manual__1", map_index=-1)
+    supervisor = StagedSupervisor(states)
+
+    async def scenario() -> None:
+        waiting = asyncio.ensure_future(trigger.run().__anext__())
+        await asyncio.sleep(0.5)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        await trigger.on_kill()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+        asyncio.run(scenario())
+    assert hook.get_run(run["id"])["state"] == expected
+    assert len(supervisor.requests) == 1

@@ -11,8 +11,8 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING
 
-from airflow_provider_dataflow.provider_config import get_float, get_int
-from airflow_provider_dataflow.run_watch.watcher import CompartmentWatcher, WatchConfig
+from airflow_provider_dataflow.config import get_float, get_int
+from airflow_provider_dataflow.pipeline.watch.watcher import CompartmentWatcher, WatchConfig
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.auth import ConnectionSettings

@@ -24,7 +24,7 @@ which we read first and which would give us the loop's lifecycle for free:
 - it exists only on Airflow 3.3, and only inside a real triggerer; this watcher works on every Airflow 3
   release and in ``dag.test()``, which runs triggers inline.
 
-Correctness rests on every trigger keeping its own wait (``run_wait``): the watcher only answers
+Correctness rests on every trigger keeping its own wait (``pipeline.wait``): the watcher only answers
 "has my run changed?". Deadlines, cancel, ``on_kill`` and ``cleanup`` stay the trigger's, and a trigger
 moved to another triggerer simply registers with that process's watcher.
 """
@@ -40,10 +40,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dataflow.backoff import Backoff
 from airflow_provider_dataflow.exceptions import DataflowServiceError
-from airflow_provider_dataflow.run_wait import FROM_SUMMARY, Poll, log_transient, wait_is_over
-from airflow_provider_dataflow.run_watch.listing import ListedRun, find_ended_runs, snapshot_active_runs
+from airflow_provider_dataflow.pipeline.outcome import FROM_SUMMARY
+from airflow_provider_dataflow.pipeline.steps import Poll, log_transient
+from airflow_provider_dataflow.pipeline.watch.listing import ListedRun, find_ended_runs, snapshot_active_runs
+from airflow_provider_dataflow.runs.backoff import Backoff
+from airflow_provider_dataflow.runs.states import wait_is_over
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -58,7 +60,7 @@ WAKE_BATCH = 256  # waiters resumed per event-loop turn, so a burst of changes n
 
 @dataclass(frozen=True)
 class WatchConfig:
-    """When sharing pays, and how fast it may poll (``[oci_dataflow]`` options, see ``provider_config``)."""
+    """When sharing pays, and how fast it may poll (``[oci_dataflow]`` options, see ``config``)."""
 
     min_runs: int  # below this many runs, per-run GETs are cheaper than a snapshot (>= 4 calls)
     min_interval: float

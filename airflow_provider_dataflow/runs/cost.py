@@ -1,4 +1,4 @@
-"""What a run cost: OCPU-hours, bytes read and written, queue and run time; as a log line, XCom and metrics.
+"""What a run cost: OCPU-hours, bytes read and written, queue and run time; as a log line and XCom.
 
 Data Flow bills the OCPUs (and memory) of a run's driver and executors while it runs, so the
 OCPU-hours are ``totalOCpu`` x ``runDurationInMilliseconds``. The Run resource has no start time,
@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_dataflow.failure_kind import run_end
-
-METRIC_PREFIX = "oci_dataflow.run"
 MIB = 1024 * 1024
 
 
@@ -70,22 +67,6 @@ class RunCost:
             f"read {self.data_read_in_bytes / MIB:.1f} MiB, wrote {self.data_written_in_bytes / MIB:.1f} MiB, "
             f"queued {queued}, ran {_duration(self.run_seconds)}"
         )
-
-
-def emit_metrics(run: dict[str, Any], cost: RunCost, tags: dict[str, str]) -> None:
-    """Send the figures through Airflow's stats interface (StatsD, Datadog or OpenTelemetry, as configured).
-
-    Names carry no DAG or task id (they are tags), so plain StatsD aggregates over all tasks.
-    """
-    from airflow_provider_dataflow.compat import Stats
-
-    Stats.timing(f"{METRIC_PREFIX}.duration", timedelta(seconds=cost.run_seconds), tags=tags)
-    if cost.queue_seconds is not None:
-        Stats.timing(f"{METRIC_PREFIX}.queue_time", timedelta(seconds=cost.queue_seconds), tags=tags)
-    Stats.gauge(f"{METRIC_PREFIX}.ocpu_hours", cost.ocpu_hours, tags=tags)
-    kind = run_end(run)
-    if kind is not None:
-        Stats.incr(f"{METRIC_PREFIX}.ended.{kind.value}", tags={**tags, "state": str(cost.state)})
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dataflow.run_state import TERMINAL_STATES, RunState
+from airflow_provider_dataflow.hooks.operations import list_runs_page
+from airflow_provider_dataflow.runs.states import TERMINAL_STATES, RunState
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -43,8 +44,8 @@ async def snapshot_active_runs(hook: DataflowHook, compartment_id: str) -> dict[
     for state in ACTIVE_LISTED:
         page: str | None = None
         while True:
-            summaries, page = await hook.alist_runs_page(compartment_id, state.value, page)
-            snapshot.update((run_id, ListedRun.of(summary)) for run_id, summary in summaries.items())
+            summaries, page = await hook.acall(list_runs_page(compartment_id, page, lifecycle_state=state.value))
+            snapshot.update((summary.id, ListedRun.of(summary)) for summary in summaries)
             if not page:
                 break
     return snapshot
@@ -62,8 +63,8 @@ async def find_ended_runs(hook: DataflowHook, compartment_id: str, created: Mapp
     for state in ENDED_LISTED:
         page: str | None = None
         while wanted - found.keys():
-            summaries, page = await hook.alist_runs_page(compartment_id, state.value, page)
-            found.update((run_id, ListedRun.of(s)) for run_id, s in summaries.items() if run_id in wanted)
-            if not page or any(summary.time_created < oldest for summary in summaries.values()):
+            summaries, page = await hook.acall(list_runs_page(compartment_id, page, lifecycle_state=state.value))
+            found.update((s.id, ListedRun.of(s)) for s in summaries if s.id in wanted)
+            if not page or any(summary.time_created < oldest for summary in summaries):
                 break
     return found

@@ -1,0 +1,49 @@
+"""The run's fields under Terraform's ``oci_dataflow_invoke_run`` names, and where an operator keeps them.
+
+Names only, no rules (those are ``request``): the operator's class body reads them on every DAG parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Every argument of Terraform's oci_dataflow_invoke_run that goes into the create body.
+RUN_FIELDS = (
+    "application_id",
+    "application_log_config",
+    "archive_uri",
+    "arguments",
+    "compartment_id",
+    "configuration",
+    "defined_tags",
+    "display_name",
+    "driver_shape",
+    "driver_shape_config",
+    "execute",
+    "executor_shape",
+    "executor_shape_config",
+    "freeform_tags",
+    "idle_timeout_in_minutes",
+    "logs_bucket_uri",
+    "max_duration_in_minutes",
+    "metastore_id",
+    "num_executors",
+    "parameters",
+    "pool_id",
+    "spark_version",
+    "type",
+    "warehouse_bucket_uri",
+)
+
+# `execute` is BaseOperator.execute, so the operator (and the submit trigger) keep it under this name.
+EXECUTE_ATTRIBUTE = "spark_submit"
+FIELD_ATTRIBUTES = tuple(EXECUTE_ATTRIBUTE if name == "execute" else name for name in RUN_FIELDS)
+
+
+def run_fields_of(holder: Any) -> dict[str, Any]:
+    """The run fields an operator or trigger holds (as attributes), under Terraform's names."""
+    return {name: getattr(holder, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
+
+
+# The fields the service lets an existing run change (UpdateRunDetails).
+UPDATABLE_FIELDS = ("defined_tags", "freeform_tags", "max_duration_in_minutes", "idle_timeout_in_minutes")
