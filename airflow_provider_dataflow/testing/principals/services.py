@@ -17,7 +17,7 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,13 @@ if TYPE_CHECKING:
 MAX_NESTED_PARENTS = 2  # the SDK follows one opc-parent-rpt-url hop beyond the first parent
 _LEAF = "_FOR_LEAF_RESOURCE"
 _PROXY_BIND_ATTEMPTS = 20
+# Control API option -> (keyword argument, JSON type), per mode.
+_OPTIONS: dict[PrincipalMode, dict[str, tuple[str, type]]] = {
+    PrincipalMode.INSTANCE_PRINCIPAL: {},
+    PrincipalMode.RESOURCE_PRINCIPAL_V2_2: {"inFiles": ("in_files", bool)},
+    PrincipalMode.RESOURCE_PRINCIPAL_V3: {"parents": ("parents", int)},
+    PrincipalMode.WORKLOAD_IDENTITY: {"namespace": ("namespace", str), "serviceAccount": ("service_account", str)},
+}
 
 
 class PrincipalServices:
@@ -237,27 +244,25 @@ class PrincipalServices:
         """The control API's ``POST /_emulator/principals/setups``: ``{"mode", ...options}`` -> a setup's JSON."""
         options = dict(payload)
         mode = PrincipalMode(options.pop("mode", None))
-        allowed = {
-            PrincipalMode.INSTANCE_PRINCIPAL: set(),
-            PrincipalMode.RESOURCE_PRINCIPAL_V2_2: {"inFiles"},
-            PrincipalMode.RESOURCE_PRINCIPAL_V3: {"parents"},
-            PrincipalMode.WORKLOAD_IDENTITY: {"namespace", "serviceAccount"},
-        }[mode]
-        unknown = set(options) - allowed
-        if unknown:
-            raise ValueError(f"{mode.value} takes no options {', '.join(sorted(unknown))}")
-        if mode is PrincipalMode.INSTANCE_PRINCIPAL:
-            setup = self.instance_principal()
-        elif mode is PrincipalMode.RESOURCE_PRINCIPAL_V2_2:
-            setup = self.resource_principal_v2_2(in_files=bool(options.get("inFiles", True)))
-        elif mode is PrincipalMode.RESOURCE_PRINCIPAL_V3:
-            setup = self.resource_principal_v3(parents=int(options.get("parents", 1)))
-        else:
-            setup = self.workload_identity(
-                namespace=str(options.get("namespace", "airflow")),
-                service_account=str(options.get("serviceAccount", "airflow-worker")),
-            )
-        return setup.to_json()
+        kwargs = {}
+        for name, value in options.items():
+            if name not in _OPTIONS[mode]:
+                raise ValueError(f"{mode.value} takes no option {name!r}")
+            python_name, kind = _OPTIONS[mode][name]
+            if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+                raise ValueError(f"{name} must be a {kind.__name__}")
+            kwargs[python_name] = value
+        return self.for_mode(mode, **kwargs).to_json()
+
+    def for_mode(self, mode: PrincipalMode | str, **options: Any) -> PrincipalSetup:
+        """The setup of ``mode``; ``options`` are that mode's method's keyword arguments."""
+        builders: dict[PrincipalMode, Callable[..., PrincipalSetup]] = {
+            PrincipalMode.INSTANCE_PRINCIPAL: self.instance_principal,
+            PrincipalMode.RESOURCE_PRINCIPAL_V2_2: self.resource_principal_v2_2,
+            PrincipalMode.RESOURCE_PRINCIPAL_V3: self.resource_principal_v3,
+            PrincipalMode.WORKLOAD_IDENTITY: self.workload_identity,
+        }
+        return builders[PrincipalMode(mode)](**options)
 
     def _resource(self, resource_type: str) -> ResourceIdentity:
         running = self._checked()
