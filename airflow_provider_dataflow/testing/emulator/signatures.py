@@ -96,9 +96,9 @@ class KeyRegistry:
     def lookup(self, key_id: str) -> _RegisteredKey | None:
         with self._lock:
             found = self._keys.get(key_id) or self._vouched.get(key_id)
+            if found is not None or not self._issuers or not key_id.startswith(_TOKEN_PREFIX):
+                return found
             issuers = list(self._issuers)
-        if found is not None or not issuers or not key_id.startswith(_TOKEN_PREFIX):
-            return found
         try:
             claims = verify_issuer(key_id[len(_TOKEN_PREFIX) :], issuers)
             vouched = _RegisteredKey(session_key(claims), principal_for_key_id(key_id), token_expiry(claims))

@@ -77,7 +77,8 @@ class PrincipalServer(ThreadingHTTPServer):
 
     def close(self) -> None:
         """Stop serving and end idle keep-alive connections, so clients see the service gone."""
-        self.shutdown()
+        if self._thread is not None:
+            self.shutdown()  # waits for serve_forever, so only once it runs
         self.server_close()
         with self._connections_lock:
             connections = list(self._connections)

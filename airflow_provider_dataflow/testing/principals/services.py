@@ -106,8 +106,17 @@ class PrincipalServices:
         federation = FederationService(root.certificate, self._issuer, self.ledger)
         routes = metadata_routes(instance) + federation.routes() + self._nested.session_token_routes()
         http = PrincipalServer((self._host, 0), routes, self.ledger)
-        proxy = _bind_proxy(self._proxy.routes(), self.ledger)
-        ca_path = _serve_tls(proxy, workdir / "kubernetes")
+        proxy: PrincipalServer | None = None
+        try:
+            proxy = _bind_proxy(self._proxy.routes(), self.ledger)
+            ca_path = _serve_tls(proxy, workdir / "kubernetes")
+        except BaseException:
+            for server in (http, proxy):
+                if server is not None:
+                    server.close()
+            if self._given_workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
         self._running = _Running(workdir, compartment_id, tenancy_id, instance, http, proxy, ca_path)
         http.start()
         proxy.start()
@@ -249,6 +258,7 @@ class PrincipalServices:
             if name not in _OPTIONS[mode]:
                 raise ValueError(f"{mode.value} takes no option {name!r}")
             python_name, kind = _OPTIONS[mode][name]
+            # JSON true/false arrive as bool, which Python also counts as int: only bool options take them.
             if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
                 raise ValueError(f"{name} must be a {kind.__name__}")
             kwargs[python_name] = value
