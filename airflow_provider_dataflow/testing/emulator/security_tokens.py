@@ -22,14 +22,14 @@ class InvalidSecurityToken(ValueError):
     """The token is not a JWT, not signed by a trusted issuer, or carries no usable session key."""
 
 
-def b64url_decode(segment: str) -> bytes:
+def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def token_claims(token: str) -> dict[str, Any] | None:
     """The payload of a JWT-shaped token, unverified; None when it is not one."""
     try:
-        claims = json.loads(b64url_decode(token.split(".")[1]))
+        claims = json.loads(_b64url_decode(token.split(".")[1]))
     except (IndexError, ValueError, binascii.Error):
         return None
     return claims if isinstance(claims, dict) else None
@@ -47,8 +47,8 @@ def verify_issuer(token: str, issuer_keys: Sequence[rsa.RSAPublicKey]) -> dict[s
     if len(parts) != 3:
         raise InvalidSecurityToken("the security token is not a JWT")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        signature = b64url_decode(parts[2])
+        header = json.loads(_b64url_decode(parts[0]))
+        signature = _b64url_decode(parts[2])
     except (ValueError, binascii.Error):
         raise InvalidSecurityToken("the security token is not a JWT") from None
     if not isinstance(header, dict) or header.get("alg") != "RS256":
@@ -77,8 +77,8 @@ def session_key(claims: dict[str, Any]) -> rsa.RSAPublicKey:
     if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
         raise InvalidSecurityToken("the security token has no RSA jwk claim")
     try:
-        modulus = int.from_bytes(b64url_decode(jwk["n"]), "big")
-        exponent = int.from_bytes(b64url_decode(jwk["e"]), "big")
+        modulus = int.from_bytes(_b64url_decode(jwk["n"]), "big")
+        exponent = int.from_bytes(_b64url_decode(jwk["e"]), "big")
         return rsa.RSAPublicNumbers(exponent, modulus).public_key()
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise InvalidSecurityToken("the security token's jwk claim is not an RSA public key") from None

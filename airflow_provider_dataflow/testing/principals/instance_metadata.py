@@ -28,8 +28,6 @@ _AUTHORIZATION = "Bearer Oracle"
 @dataclass(frozen=True)
 class InstanceIdentity:
     instance_id: str
-    compartment_id: str
-    tenancy_id: str
     region: str
     leaf: KeyAndCertificate
     intermediate: KeyAndCertificate
@@ -52,7 +50,7 @@ def new_instance_identity(
         ]
     )
     leaf = issue_certificate(intermediate, subject)
-    return InstanceIdentity(instance_id, compartment_id, tenancy_id, region, leaf, intermediate)
+    return InstanceIdentity(instance_id, region, leaf, intermediate)
 
 
 def subject_units(certificate: x509.Certificate) -> dict[str, str]:
