@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from airflow_provider_dataflow.testing.emulator.emulator import DataflowEmulator
 from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT
+from airflow_provider_dataflow.testing.principals import PrincipalServices
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +37,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=DEFAULT_LIMIT,
         help=f"keep the newest N journal entries (default {DEFAULT_LIMIT}); 0 records nothing",
+    )
+    parser.add_argument(
+        "--principals",
+        action="store_true",
+        help="also run the credential services for principal signers (control API: /_emulator/principals)",
+    )
+    parser.add_argument(
+        "--token-seconds", type=float, default=3600.0, help="initial lifetime of the principals' tokens"
     )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
@@ -65,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with emulator:
+    with emulator, contextlib.ExitStack() as extras:
+        if args.principals:
+            extras.enter_context(PrincipalServices(emulator, token_seconds=args.token_seconds))
         print(f"Data Flow emulator listening on {emulator.url}", flush=True)
         stop.wait()
     return 0

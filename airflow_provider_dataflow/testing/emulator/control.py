@@ -167,6 +167,22 @@ class EmulatorControl:
     def finish_run(self, run_id: str, state: str = "SUCCEEDED", lifecycle_details: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/runs/{run_id}/finish", {"state": state, "lifecycleDetails": lifecycle_details})
 
+    def principals(self) -> dict[str, Any]:
+        """The credential services' endpoints and, per service, tokens issued, requests, lifetime and refusal."""
+        return self._call("GET", "/principals")
+
+    def set_token_lifetime(self, service: str, seconds: float) -> dict[str, Any]:
+        """Lifetime of the tokens ``service`` issues from now on; returns that service's figures."""
+        return self._call("PUT", f"/principals/services/{service}", {"lifetimeSeconds": seconds})
+
+    def refuse_principal_service(self, service: str, status: int | None) -> dict[str, Any]:
+        """Make ``service`` answer every request with ``status`` (None: serve again)."""
+        return self._call("PUT", f"/principals/services/{service}", {"refuseStatus": status})
+
+    def principal_setup(self, mode: str, **options: Any) -> dict[str, Any]:
+        """``{"mode", "env", "signerKwargs", "principalId"}`` that point the SDK's signer for ``mode`` here."""
+        return self._call("POST", "/principals/setups", {"mode": mode, **options})
+
     def reset(self) -> None:
         """Drop runs, applications, faults, behaviours and the journal; keep keys and settings."""
         self._call("POST", "/reset")

@@ -11,7 +11,7 @@ from airflow_provider_dataflow.testing.emulator.bulk import create_bulk_runs
 from airflow_provider_dataflow.testing.emulator.errors import ApiError, invalid_parameter
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
-from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+from airflow_provider_dataflow.testing.emulator.state import EmulatorState, PrincipalServicesControl
 
 CONTROL_PATH = "/_emulator"
 
@@ -42,6 +42,9 @@ class ControlApi:
             ("POST", re.compile(r"/runs/([^/]+)/finish"), self._finish_run),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
+            ("GET", re.compile(r"/principals"), self._principals),
+            ("POST", re.compile(r"/principals/setups"), self._principal_setup),
+            ("PUT", re.compile(r"/principals/services/([^/]+)"), self._configure_principal_service),
         ]
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
@@ -143,6 +146,22 @@ class ControlApi:
     def _stats(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         state = self._state
         return json_response(200, state.counters.to_json(state.runs.count(), state.journal.count()))
+
+    def _principals(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._principal_services().status())
+
+    def _principal_setup(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._principal_services().setup(_object(request)))
+
+    def _configure_principal_service(self, request: ApiRequest, _n: float, args: list[str]) -> ApiResponse:
+        return json_response(200, self._principal_services().configure(args[0], _object(request)))
+
+    def _principal_services(self) -> PrincipalServicesControl:
+        if self._state.principals is None:
+            raise ApiError(
+                404, "NotFound", "no credential services run beside this emulator (start it with --principals)"
+            )
+        return self._state.principals
 
 
 def _object(request: ApiRequest) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from airflow_provider_dataflow.testing.emulator.applications import ApplicationStore
 from airflow_provider_dataflow.testing.emulator.behaviours import BehaviourBook
@@ -12,6 +14,16 @@ from airflow_provider_dataflow.testing.emulator.runs import RunStore
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
 from airflow_provider_dataflow.testing.emulator.stats import RequestCounters
+
+
+class PrincipalServicesControl(Protocol):
+    """What the control API drives when credential services run beside the emulator (testing/principals)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    def configure(self, service: str, payload: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def setup(self, payload: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -25,6 +37,7 @@ class EmulatorState:
     faults: FaultInjector = field(default_factory=FaultInjector)
     journal: Journal = field(default_factory=Journal)
     counters: RequestCounters = field(default_factory=RequestCounters)
+    principals: PrincipalServicesControl | None = None
 
     def reset(self) -> None:
         """Drop runs, applications, faults, behaviours and the journal; keys, settings and counters stay."""
