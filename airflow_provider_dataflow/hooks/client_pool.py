@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Hashable, Mapping
+import weakref
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 from airflow_provider_dataflow.hooks.operations import CallKind
@@ -52,10 +54,25 @@ class ClientPool(Generic[K]):
         self._credentials: dict[K, Any] = {}
         self._credentials_lock = threading.Lock()
         self._local = threading.local()
+        self._threads = dict(threads)
         self._executors = {
             kind: ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"dataflow-{kind.value}")
             for kind, count in threads.items()
         }
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[CallKind, asyncio.Semaphore]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def slot(self, kind: CallKind) -> AsyncIterator[None]:
+        """One of ``kind``'s places, as many as its threads: callers wait here, before the request budget,
+        so a thousand queued creates never stand in the budget's queue ahead of the waits' polls."""
+        slots = self._slots.setdefault(asyncio.get_running_loop(), {})
+        semaphore = slots.get(kind)
+        if semaphore is None:
+            semaphore = slots[kind] = asyncio.Semaphore(self._threads[kind])
+        async with semaphore:
+            yield
 
     def client(self, key: K) -> Any:
         """This thread's client for ``key`` (built on first use; blocking)."""

@@ -146,22 +146,25 @@ class DataflowHook(BaseHook):
             raise classify_failure(exc, doing=operation.doing) from exc
 
     async def acall(self, operation: Operation[T]) -> T:
-        """Perform ``operation`` from the event loop: one attempt, within the endpoint's shared request
-        budget, on the thread pool of its kind. A 429 lowers the budget for every caller in the process."""
+        """Perform ``operation`` from the event loop: one attempt, in a place of its kind (as many as that
+        kind's threads), then within the endpoint's shared request budget. A 429 lowers the budget for
+        every caller in the process."""
         settings = await self.asettings()
         limiter = limiter_for(settings.service_endpoint or f"dataflow.{settings.region}")
-        await limiter.acquire()
-        try:
-            return await client_pool().call(
-                settings, operation.kind, lambda client: operation.run(client, _retry_strategy(False))
-            )
-        except DataflowServiceError:
-            raise
-        except Exception as exc:
-            error = classify_failure(exc, doing=operation.doing)
-            if error.status == 429:
-                limiter.throttled(error.retry_after)
-            raise error from exc
+        pool = client_pool()
+        async with pool.slot(operation.kind):
+            await limiter.acquire()
+            try:
+                return await pool.call(
+                    settings, operation.kind, lambda client: operation.run(client, _retry_strategy(False))
+                )
+            except DataflowServiceError:
+                raise
+            except Exception as exc:
+                error = classify_failure(exc, doing=operation.doing)
+                if error.status == 429:
+                    limiter.throttled(error.retry_after)
+                raise error from exc
 
     # -- for DAG authors' own code (the SDK's retries) -----------------------------------------
 
