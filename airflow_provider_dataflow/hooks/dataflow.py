@@ -18,9 +18,8 @@ from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks import operations
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
-from airflow_provider_dataflow.hooks.operations import APPLICATION_LOGS, Operation
+from airflow_provider_dataflow.hooks.operations import APPLICATION_LOGS, Operation, run_attributes
 from airflow_provider_dataflow.hooks.rate_limit import limiter_for
-from airflow_provider_dataflow.hooks.run_attributes import run_attributes
 from airflow_provider_dataflow.hooks.service_errors import classify_failure
 from airflow_provider_dataflow.hooks.settings_cache import AsyncTtlCache
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_dataflow.hooks.run_attributes import run_attributes
-
 T = TypeVar("T")
 
+# SDK attribute name -> Terraform's ``oci_dataflow_invoke_run`` attribute name, where they differ.
+_TERRAFORM_NAMES = {"lifecycle_state": "state", "total_o_cpu": "total_ocpu"}
 APPLICATION_LOGS = ("spark_application_stderr.log.gz", "spark_application_stdout.log.gz")
 LIST_PAGE_LIMIT = 1000  # the service's maximum
 
@@ -168,6 +168,16 @@ def list_runs_limited(compartment_id: str, limit: int) -> Operation[int]:
         return len(client.list_runs(compartment_id, limit=limit, retry_strategy=retry).data)
 
     return Operation(CallKind.READ, f"list runs in compartment {compartment_id}", call)
+
+
+def run_attributes(run: Any, opc_request_id: str | None = None) -> dict[str, Any]:
+    """An SDK ``Run`` or ``RunSummary`` as a JSON-safe dict under Terraform's attribute names (XCom, events)."""
+    from oci.util import to_dict
+
+    attributes = {_TERRAFORM_NAMES.get(key, key): value for key, value in to_dict(run).items()}
+    if opc_request_id is not None:
+        attributes["opc_request_id"] = opc_request_id
+    return attributes
 
 
 def _create_run_details(details: Mapping[str, Any]) -> Any:
