@@ -36,6 +36,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_LIMIT,
         help=f"keep the newest N journal entries (default {DEFAULT_LIMIT}); 0 records nothing",
     )
+    parser.add_argument(
+        "--compartment",
+        action="append",
+        metavar="OCID",
+        help="allow only these compartments (repeatable); creates and lists naming another get 404",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.journal_limit < 0:
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         minute_seconds=args.minute_seconds,
         region=args.region,
         journal_limit=args.journal_limit,
+        compartments=args.compartment,
     )
     for entry in args.public_key:
         key_id, separator, path = entry.rpartition("=")

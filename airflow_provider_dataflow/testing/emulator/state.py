@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from airflow_provider_dataflow.testing.emulator.applications import ApplicationStore
 from airflow_provider_dataflow.testing.emulator.behaviours import BehaviourBook
+from airflow_provider_dataflow.testing.emulator.compartments import CompartmentScope
 from airflow_provider_dataflow.testing.emulator.faults import FaultInjector
 from airflow_provider_dataflow.testing.emulator.journal import Journal
 from airflow_provider_dataflow.testing.emulator.runs import RunStore
@@ -25,9 +26,11 @@ class EmulatorState:
     faults: FaultInjector = field(default_factory=FaultInjector)
     journal: Journal = field(default_factory=Journal)
     counters: RequestCounters = field(default_factory=RequestCounters)
+    compartments: CompartmentScope = field(default_factory=CompartmentScope)
 
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keys, settings and counters stay."""
+        """Drop runs, applications, faults, behaviours and the journal; keys, settings, compartments and
+        counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.faults.clear()
