@@ -46,11 +46,12 @@ def run_dag_test(
 
 
 def load_dag(target: DAG | str | os.PathLike[str], dag_id: str | None = None, rootdir: Path | None = None) -> DAG:
+    """The DAG itself, or the one DAG (or ``dag_id``) of a file or module, parsed as the DAG processor would."""
+    from airflow.dag_processing.dagbag import DagBag
+
     if not isinstance(target, (str, os.PathLike)):
         return target
     path = _dag_file(target, rootdir or Path.cwd())
-    from airflow.dag_processing.dagbag import DagBag
-
     bag = DagBag(dag_folder=path, safe_mode=False, bundle_path=path.parent, bundle_name=BUNDLE_NAME)
     if bag.import_errors:
         raise DagLoadError(f"{path} does not import:\n" + "\n".join(bag.import_errors.values()))
@@ -70,7 +71,9 @@ def sync_to_db(dag: DAG) -> None:
 
     DagBundlesManager().sync_bundles_to_db()
     # A bag holding only this DAG: nothing was parsed, so no other DAG of the bundle is marked stale.
-    bag = DagBag(dag_folder=dag.fileloc, collect_dags=False, bundle_path=Path(dag.fileloc).parent)
+    bag = DagBag(
+        dag_folder=dag.fileloc, collect_dags=False, bundle_path=Path(dag.fileloc).parent, bundle_name=BUNDLE_NAME
+    )
     bag.bag_dag(dag)
     sync_bag_to_db(bag, BUNDLE_NAME, None)
 
