@@ -22,7 +22,7 @@ from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
 
-from .conftest import StateWaiter
+from .conftest import COMPARTMENT_ID, StateWaiter
 
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaanothercompartment"
 
@@ -96,12 +96,12 @@ def test_bad_bulk_calls_name_the_field_and_create_nothing(
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"count": 1, "compartmentId": "c", "displayName": "x"}, "send displayNamePrefix instead"),
-        ({"count": 1, "compartmentId": "c", "sparkVersion": 3}, "sparkVersion must be a string"),
-        ({"count": 1, "compartmentId": "c", "bogus": True}, "bogus is not a recognized field"),
+        ({"count": 1, "compartmentId": COMPARTMENT_ID, "displayName": "x"}, "send displayNamePrefix instead"),
+        ({"count": 1, "compartmentId": COMPARTMENT_ID, "sparkVersion": 3}, "sparkVersion must be a string"),
+        ({"count": 1, "compartmentId": COMPARTMENT_ID, "bogus": True}, "bogus is not a recognized field"),
         ({"count": 1}, "compartmentId is required"),
-        ({"count": "10", "compartmentId": "c"}, "count must be an integer"),
-        ({"count": 1, "compartmentId": "c", "displayNamePrefix": 5}, "displayNamePrefix must be a string"),
+        ({"count": "10", "compartmentId": COMPARTMENT_ID}, "count must be an integer"),
+        ({"count": 1, "compartmentId": COMPARTMENT_ID, "displayNamePrefix": 5}, "displayNamePrefix must be a string"),
     ],
 )
 def test_bulk_payloads_are_validated_like_create_run_details(

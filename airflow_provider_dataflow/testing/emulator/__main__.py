@@ -46,6 +46,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--token-seconds", type=float, default=3600.0, help="initial lifetime of the principals' tokens"
     )
+    parser.add_argument(
+        "--compartment",
+        action="append",
+        metavar="OCID",
+        help="allow only these compartments (repeatable); creates and lists naming another get 404",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.journal_limit < 0:
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         minute_seconds=args.minute_seconds,
         region=args.region,
         journal_limit=args.journal_limit,
+        compartments=args.compartment,
     )
     for entry in args.public_key:
         key_id, separator, path = entry.rpartition("=")

@@ -7,6 +7,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+# The compartment register_application uses unless told otherwise (the provider's tests and demo use it too).
+DEFAULT_COMPARTMENT_ID = "ocid1.compartment.oc1..emulator"
+
 
 class EmulatorControlError(RuntimeError):
     """The control API rejected a call; the message carries its status and explanation."""
@@ -183,8 +186,25 @@ class EmulatorControl:
         """``{"mode", "env", "signerKwargs", "principalId"}`` that point the SDK's signer for ``mode`` here."""
         return self._call("POST", "/principals/setups", {"mode": mode, **options})
 
+    def register_application(
+        self, application_id: str, compartment_id: str = DEFAULT_COMPARTMENT_ID, **fields: Any
+    ) -> dict[str, Any]:
+        """Create an application under the OCID a DAG names (the API would pick a new one); returns its JSON.
+
+        ``fields`` are CreateApplicationDetails attributes in snake_case (``file_uri``, ``arguments``,
+        ``parameters=[{"name": ..., "value": ...}]``, ...), values as the API's JSON; any required field
+        left out gets a default (a PYTHON file, one executor, the default shapes and Spark version).
+        """
+        payload = {"id": application_id, "compartmentId": compartment_id}
+        payload.update({_camel_case(name): value for name, value in fields.items()})
+        return self._call("POST", "/applications", payload)
+
+    def set_compartments(self, compartment_ids: list[str] | None) -> None:
+        """Answer 404 NotAuthorizedOrNotFound for creates and lists naming any other compartment; None: allow all."""
+        self._call("PUT", "/compartments", {"compartmentIds": compartment_ids})
+
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keep keys and settings."""
+        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings and compartments."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
@@ -199,3 +219,8 @@ class EmulatorControl:
             detail = error.read().decode(errors="replace")
             raise EmulatorControlError(f"{method} {path} failed with {error.code}: {detail}") from None
         return json.loads(body) if body else None
+
+
+def _camel_case(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)

@@ -6,14 +6,19 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_dataflow.testing.emulator.applications import application_defaults
 from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
 from airflow_provider_dataflow.testing.emulator.bulk import create_bulk_runs
 from airflow_provider_dataflow.testing.emulator.errors import ApiError, invalid_parameter
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
+from airflow_provider_dataflow.testing.emulator.signatures import Principal
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState, PrincipalServicesControl
+from airflow_provider_dataflow.testing.emulator.validation import ocid, validate_create_application
 
 CONTROL_PATH = "/_emulator"
+# Owner of the applications a test registers under an OCID of its choosing.
+CONTROL_OWNER = Principal(key_id="emulator-control", principal_id="emulator-control", user_name="emulator-control")
 
 ControlHandler = Callable[[ApiRequest, float, list[str]], ApiResponse]
 
@@ -40,6 +45,9 @@ class ControlApi:
             ("GET", re.compile(r"/runs"), self._runs),
             ("POST", re.compile(r"/runs/bulk"), self._create_runs),
             ("POST", re.compile(r"/runs/([^/]+)/finish"), self._finish_run),
+            ("POST", re.compile(r"/applications"), self._register_application),
+            ("GET", re.compile(r"/compartments"), self._get_compartments),
+            ("PUT", re.compile(r"/compartments"), self._put_compartments),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
             ("GET", re.compile(r"/principals"), self._principals),
@@ -139,6 +147,25 @@ class ControlApi:
         ids = create_bulk_runs(self._state, _object(request), request.request_id, now)
         return json_response(200, {"ids": ids})
 
+    def _register_application(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        """CreateApplicationDetails plus the ``id`` to store it under; required fields a test omits get defaults."""
+        payload = _object(request)
+        application_id = payload.pop("id", None)
+        ocid("id", application_id)
+        details = validate_create_application(application_defaults(payload))
+        application = self._state.applications.create(application_id, details, CONTROL_OWNER, now)
+        return json_response(200, application)
+
+    def _get_compartments(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, _compartments_json(self._state.compartments.allowed))
+
+    def _put_compartments(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        allowed = _object(request).get("compartmentIds")
+        if allowed is not None and (not isinstance(allowed, list) or not all(isinstance(c, str) for c in allowed)):
+            raise ValueError(f"compartmentIds must be a list of OCIDs, or null for every compartment; got {allowed!r}")
+        self._state.compartments.set(allowed)
+        return json_response(200, _compartments_json(self._state.compartments.allowed))
+
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()
         return ApiResponse(204)
@@ -162,6 +189,10 @@ class ControlApi:
                 404, "NotFound", "no credential services run beside this emulator (start it with --principals)"
             )
         return self._state.principals
+
+
+def _compartments_json(allowed: frozenset[str] | None) -> dict[str, Any]:
+    return {"compartmentIds": sorted(allowed) if allowed is not None else None}
 
 
 def _object(request: ApiRequest) -> dict[str, Any]:

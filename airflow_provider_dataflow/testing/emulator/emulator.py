@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from airflow_provider_dataflow.testing.emulator.compartments import CompartmentScope
 from airflow_provider_dataflow.testing.emulator.control import EmulatorControl
 from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT, Journal
 from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
@@ -32,10 +34,17 @@ class DataflowEmulator:
         minute_seconds: float = 60.0,
         region: str = "us-ashburn-1",
         journal_limit: int = DEFAULT_LIMIT,
+        compartments: Iterable[str] | None = None,
     ) -> None:
+        """``compartments``: the only compartments creates and lists may name (others: 404); None allows all."""
         self._address = (host, port)
         settings = EmulatorSettings(accepted_seconds, run_seconds, cancel_seconds, minute_seconds)
-        self.state = EmulatorState(settings=settings, region=region, journal=Journal(journal_limit))
+        self.state = EmulatorState(
+            settings=settings,
+            region=region,
+            journal=Journal(journal_limit),
+            compartments=CompartmentScope(compartments),
+        )
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 

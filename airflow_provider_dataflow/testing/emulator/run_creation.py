@@ -17,9 +17,10 @@ def create_run(
 ) -> RunRecord:
     """Validate, inherit from the application, pick the behaviour and timing, then store."""
     details = validate_create_run(body)
+    state.compartments.check(details["compartmentId"])
     application = None
     if "applicationId" in details:
-        application = state.applications.get(details["applicationId"])
+        application = state.applications.get_active(details["applicationId"])
     fields = resolve_run_fields(details, application)
     fields.update(
         id=new_ocid("dataflowrun", state.region),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from airflow_provider_dataflow.testing.emulator.applications import to_summary as application_summary
 from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, not_found
 from airflow_provider_dataflow.testing.emulator.identifiers import new_ocid
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
@@ -17,7 +17,12 @@ from airflow_provider_dataflow.testing.emulator.runs import RunRecord
 from airflow_provider_dataflow.testing.emulator.signatures import Principal, SignatureVerifier
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
 from airflow_provider_dataflow.testing.emulator.timestamps import parse_rfc3339, rfc3339
-from airflow_provider_dataflow.testing.emulator.validation import validate_create_application, validate_update_run
+from airflow_provider_dataflow.testing.emulator.validation import (
+    ocid,
+    validate_create_application,
+    validate_update_application,
+    validate_update_run,
+)
 
 BASE_PATH = "/20200129"
 LIST_FILTERS = (
@@ -40,6 +45,8 @@ SORT_FIELDS = (
     "dataReadInBytes",
     "dataWrittenInBytes",
 )
+APPLICATION_LIST_FILTERS = ("displayName", "ownerPrincipalId", "displayNameStartsWith", "sparkVersion")
+APPLICATION_SORT_FIELDS = ("timeCreated", "displayName", "language")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -69,7 +76,10 @@ class DataFlowService:
             _route("GET", "/runs/{runId}/logs", self._list_run_logs),
             _route("GET", "/runs/{runId}/logs/{name}", self._get_run_log),
             _route("POST", "/applications", self._create_application),
+            _route("GET", "/applications", self._list_applications),
             _route("GET", "/applications/{applicationId}", self._get_application),
+            _route("PUT", "/applications/{applicationId}", self._update_application),
+            _route("DELETE", "/applications/{applicationId}", self._delete_application),
         ]
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
@@ -89,21 +99,12 @@ class DataFlowService:
 
     def _list_runs(self, request: ApiRequest, _p: Principal, now: float, _: dict[str, str]) -> ApiResponse:
         """Filter and sort on the one field each needs; build summaries only for the page returned."""
-        compartment_id = request.query_value("compartmentId")
-        if not compartment_id:
-            raise invalid_parameter("compartmentId is required")
-        filters = {name: value for name in LIST_FILTERS if (value := request.query_value(name)) is not None}
-        if len(filters) > 1:
-            raise invalid_parameter(
-                f"Only one of {', '.join(LIST_FILTERS)} may be combined with compartmentId; got {', '.join(filters)}"
-            )
+        compartment_id = self._listed_compartment(request)
+        filters = _one_filter(request, LIST_FILTERS)
+        if "applicationId" in filters:
+            ocid("applicationId", filters["applicationId"])
         keep = _run_filter(filters, now)
-        sort_by = request.query_value("sortBy") or "timeCreated"
-        if sort_by not in SORT_FIELDS:
-            raise invalid_parameter(f"sortBy must be one of {', '.join(SORT_FIELDS)}, got {sort_by!r}")
-        sort_order = request.query_value("sortOrder") or ("DESC" if sort_by == "timeCreated" else "ASC")
-        if sort_order not in ("ASC", "DESC"):
-            raise invalid_parameter(f"sortOrder must be ASC or DESC, got {sort_order!r}")
+        sort_by, sort_order = _sort(request, SORT_FIELDS)
         records = [record for record in self._state.runs.in_compartment(compartment_id) if keep(record)]
         records.sort(key=lambda record: record.id)
         records.sort(key=lambda record: _sort_key(record.summary_value(sort_by, now)), reverse=sort_order == "DESC")
@@ -148,18 +149,88 @@ class DataFlowService:
         self, request: ApiRequest, principal: Principal, now: float, _: dict[str, str]
     ) -> ApiResponse:
         details = validate_create_application(request.json_body())
+        self._state.compartments.check(details["compartmentId"])
         application_id = new_ocid("dataflowapplication", self._state.region)
         application = self._state.applications.create(application_id, details, principal, now)
-        return json_response(200, application, {"etag": _application_etag(application)})
+        return self._application_response(application)
+
+    def _list_applications(self, request: ApiRequest, _p: Principal, _n: float, _: dict[str, str]) -> ApiResponse:
+        compartment_id = self._listed_compartment(request)
+        filters = _one_filter(request, APPLICATION_LIST_FILTERS)
+        sort_by, sort_order = _sort(request, APPLICATION_SORT_FIELDS)
+        applications = [
+            application
+            for application in self._state.applications.in_compartment(compartment_id)
+            if _application_matches(application, filters)
+        ]
+        applications.sort(key=lambda application: application["id"])
+        applications.sort(key=lambda application: _sort_key(application.get(sort_by)), reverse=sort_order == "DESC")
+        return _paged(request, applications, application_summary)
 
     def _get_application(self, _r: ApiRequest, _p: Principal, _n: float, params: dict[str, str]) -> ApiResponse:
-        application = self._state.applications.get(params["applicationId"])
-        return json_response(200, application, {"etag": _application_etag(application)})
+        return self._application_response(self._state.applications.get(params["applicationId"]))
+
+    def _update_application(
+        self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]
+    ) -> ApiResponse:
+        changes = validate_update_application(request.json_body())
+        application = self._state.applications.update(
+            params["applicationId"], changes, request.headers.get("if-match"), now
+        )
+        return self._application_response(application)
+
+    def _delete_application(
+        self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]
+    ) -> ApiResponse:
+        self._state.applications.delete(params["applicationId"], request.headers.get("if-match"), now)
+        return ApiResponse(204)
+
+    def _application_response(self, application: dict[str, Any]) -> ApiResponse:
+        return json_response(200, application, {"etag": self._state.applications.etag(application["id"])})
+
+    def _listed_compartment(self, request: ApiRequest) -> str:
+        """A list's required compartmentId: a valid OCID the caller may use."""
+        compartment_id = request.query_value("compartmentId")
+        if not compartment_id:
+            raise invalid_parameter("compartmentId is required")
+        ocid("compartmentId", compartment_id)
+        self._state.compartments.check(compartment_id)
+        return compartment_id
 
 
 def _route(method: str, template: str, handler: Handler) -> _Route:
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
     return _Route(method, re.compile(pattern), handler)
+
+
+def _one_filter(request: ApiRequest, names: Sequence[str]) -> dict[str, str]:
+    """The service's list rule: compartmentId plus at most one of the optional filters."""
+    filters = {name: value for name in names if (value := request.query_value(name)) is not None}
+    if len(filters) > 1:
+        raise invalid_parameter(
+            f"Only one of {', '.join(names)} may be combined with compartmentId; got {', '.join(filters)}"
+        )
+    return filters
+
+
+def _sort(request: ApiRequest, fields: Sequence[str]) -> tuple[str, str]:
+    """sortBy (default timeCreated, newest first) and sortOrder (other fields default to ASC)."""
+    sort_by = request.query_value("sortBy") or "timeCreated"
+    if sort_by not in fields:
+        raise invalid_parameter(f"sortBy must be one of {', '.join(fields)}, got {sort_by!r}")
+    sort_order = request.query_value("sortOrder") or ("DESC" if sort_by == "timeCreated" else "ASC")
+    if sort_order not in ("ASC", "DESC"):
+        raise invalid_parameter(f"sortOrder must be ASC or DESC, got {sort_order!r}")
+    return sort_by, sort_order
+
+
+def _application_matches(application: dict[str, Any], filters: dict[str, str]) -> bool:
+    if not filters:
+        return True
+    ((name, value),) = filters.items()
+    if name == "displayNameStartsWith":
+        return str(application["displayName"]).startswith(value)
+    return bool(application.get(name) == value)
 
 
 def _run_filter(filters: dict[str, str], now: float) -> Callable[[RunRecord], bool]:
@@ -211,7 +282,3 @@ def _page_offset(token: str | None) -> int:
     if offset == token or not offset.isdigit():
         raise invalid_parameter(f"page is not a page token from opc-next-page: {token!r}")
     return int(offset)
-
-
-def _application_etag(application: dict[str, Any]) -> str:
-    return hashlib.sha256(f"{application['id']}:{application['timeUpdated']}".encode()).hexdigest()[:32]

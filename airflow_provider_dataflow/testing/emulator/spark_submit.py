@@ -1,4 +1,8 @@
-"""Derive run fields from an ``execute`` string, as Data Flow does from spark-submit syntax."""
+"""Derive run fields from an ``execute`` string, as Data Flow does from spark-submit syntax.
+
+The options are those Oracle's "Spark-Submit Functionality in Data Flow" lists as supported; each
+one other than ``--class`` becomes the Spark property spark-submit itself would set.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,15 @@ from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
 
 LANGUAGE_BY_EXTENSION = {".py": "PYTHON", ".jar": "JAVA", ".sql": "SQL", ".scala": "SCALA"}
 
-# Spark properties that spark-submit itself sets from these options.
-_LIST_OPTIONS = {"--jars": "spark.jars", "--files": "spark.files", "--py-files": "spark.submit.pyFiles"}
+# The Spark property spark-submit sets from each option (Spark's SparkSubmitArguments).
+_PROPERTY_OPTIONS = {
+    "--jars": "spark.jars",
+    "--files": "spark.files",
+    "--py-files": "spark.submit.pyFiles",
+    "--packages": "spark.jars.packages",
+    "--driver-java-options": "spark.driver.extraJavaOptions",
+}
+SUPPORTED_OPTIONS = ("--class", "--conf", *_PROPERTY_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -30,8 +41,8 @@ class SparkSubmit:
 
 @functools.lru_cache(maxsize=1024)  # benchmarks create thousands of runs from a handful of strings
 def parse_execute(execute: str) -> SparkSubmit:
-    """Options first (``--class``, ``--conf k=v``, ``--jars``, ``--files``, ``--py-files``), then the main
-    file, then its arguments (which may look like options: they belong to the application)."""
+    """Options first (see ``SUPPORTED_OPTIONS``), then the main file, then its arguments (which may look
+    like options: they belong to the application)."""
     try:
         tokens = shlex.split(execute)
     except ValueError as exc:
@@ -56,10 +67,10 @@ def parse_execute(execute: str) -> SparkSubmit:
             if not has_equals or not key:
                 raise invalid_parameter(f"execute: --conf {value!r} must be key=value")
             configuration[key] = conf_value
-        elif option in _LIST_OPTIONS:
-            configuration[_LIST_OPTIONS[option]] = value
+        elif option in _PROPERTY_OPTIONS:
+            configuration[_PROPERTY_OPTIONS[option]] = value
         else:
-            supported = ", ".join(["--class", "--conf", *_LIST_OPTIONS])
+            supported = ", ".join(SUPPORTED_OPTIONS)
             raise invalid_parameter(f"execute: unsupported spark-submit option {option}; supported: {supported}")
     if position >= len(tokens):
         raise invalid_parameter("execute has no main application file")

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from airflow_provider_dataflow.testing.emulator.applications import ApplicationStore
 from airflow_provider_dataflow.testing.emulator.behaviours import BehaviourBook
+from airflow_provider_dataflow.testing.emulator.compartments import CompartmentScope
 from airflow_provider_dataflow.testing.emulator.faults import FaultInjector
 from airflow_provider_dataflow.testing.emulator.journal import Journal
 from airflow_provider_dataflow.testing.emulator.runs import RunStore
@@ -38,9 +39,11 @@ class EmulatorState:
     journal: Journal = field(default_factory=Journal)
     counters: RequestCounters = field(default_factory=RequestCounters)
     principals: PrincipalServicesControl | None = None
+    compartments: CompartmentScope = field(default_factory=CompartmentScope)
 
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keys, settings and counters stay."""
+        """Drop runs, applications, faults, behaviours and the journal; keys, settings, compartments and
+        counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.faults.clear()

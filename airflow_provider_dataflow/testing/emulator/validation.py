@@ -17,6 +17,9 @@ RUN_TYPES = ("BATCH", "STREAMING", "SESSION")
 LANGUAGES = ("PYTHON", "JAVA", "SCALA", "SQL")
 PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]+")  # the service's "word characters", ASCII only
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# ocid1.<type>.<realm>.[region][.future use].<unique id>, as relaxed as the oci SDK's own check
+# (oci.config.PATTERNS): it accepts every real OCID and the short fakes tests use.
+OCID = re.compile(r"([0-9a-zA-Z-_]+[.:])([0-9a-zA-Z-_]*[.:]){3,}([0-9a-zA-Z-_]+)")
 
 
 def _fail(field: str, problem: str) -> NoReturn:
@@ -32,6 +35,12 @@ def _type_name(value: Any) -> str:
 def string(field: str, value: Any) -> None:
     if not isinstance(value, str):
         _fail(field, f"must be a string, got {_type_name(value)}")
+
+
+def ocid(field: str, value: Any) -> None:
+    string(field, value)
+    if not OCID.fullmatch(value):
+        _fail(field, f"is not a valid OCID, got {value!r}")
 
 
 def integer(minimum: int) -> Check:
@@ -129,7 +138,7 @@ _COMMON: dict[str, Check] = {
     "applicationLogConfig": LOG_CONFIG,
     "archiveUri": string,
     "arguments": string_list,
-    "compartmentId": string,
+    "compartmentId": ocid,
     "configuration": string_map,
     "definedTags": defined_tags,
     "displayName": string,
@@ -150,7 +159,7 @@ _COMMON: dict[str, Check] = {
     "maxDurationInMinutes": integer(1),
     "idleTimeoutInMinutes": integer(1),
 }
-CREATE_RUN: dict[str, Check] = {**_COMMON, "applicationId": string}
+CREATE_RUN: dict[str, Check] = {**_COMMON, "applicationId": ocid}
 CREATE_APPLICATION: dict[str, Check] = {
     **_COMMON,
     "className": string,
@@ -158,6 +167,10 @@ CREATE_APPLICATION: dict[str, Check] = {
     "fileUri": string,
     "language": one_of(LANGUAGES),
     "privateEndpointId": string,
+}
+# UpdateApplicationDetails: every CreateApplicationDetails field but the compartment and the type.
+UPDATE_APPLICATION: dict[str, Check] = {
+    key: check for key, check in CREATE_APPLICATION.items() if key not in ("compartmentId", "type")
 }
 UPDATE_RUN: dict[str, Check] = {
     "definedTags": defined_tags,
@@ -203,6 +216,13 @@ def validate_create_application(body: Any) -> dict[str, Any]:
     check_fields(details, CREATE_APPLICATION, required=APPLICATION_REQUIRED)
     if "fileUri" not in details and "execute" not in details:
         raise invalid_parameter("fileUri or execute is required: set at least one of them")
+    return details
+
+
+def validate_update_application(body: Any) -> dict[str, Any]:
+    """UpdateApplicationDetails: any application field but compartmentId and type; all optional."""
+    details = _object_body(body, "UpdateApplicationDetails")
+    check_fields(details, UPDATE_APPLICATION, required=())
     return details
 
 
