@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_dataflow.testing.dag_runner import task_result
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[3] / "example_dags"
@@ -53,23 +54,6 @@ def test_every_example_dag_imports_without_errors(dag_bag: Any) -> None:
     } <= set(dag_bag.dags)
 
 
-def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(
-                key="return_value",
-                run_id=dag_run.run_id,
-                dag_ids=dag_run.dag_id,
-                task_ids=task_id,
-                map_indexes=map_index,
-            )
-        ).first()
-        return XComModel.deserialize_value(row) if row is not None else None
-
-
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "synchronous"])
 def test_quickstart_succeeds_and_returns_the_run(
     dag_bag: Any, dataflow_conn: str, control: EmulatorControl, deferrable: bool
@@ -79,7 +63,7 @@ def test_quickstart_succeeds_and_returns_the_run(
     dag_run = dag.test()
     assert dag_run.state == "success"
     (run,) = control.runs()
-    result = _xcom(dag_run, "word_count")
+    result = task_result(dag_run, "word_count")
     assert result["id"] == run["id"] and result["state"] == "SUCCEEDED"
     assert run["freeformTags"]["airflow_dag_id"] == "example_dataflow_quickstart"
 
@@ -134,8 +118,8 @@ def test_asynchronous_run_then_sensor_waits_for_it(dag_bag: Any, dataflow_conn: 
     dag_run = dag_bag.get_dag("example_dataflow_sensor").test()
     assert dag_run.state == "success"
     (run,) = control.runs()
-    assert _xcom(dag_run, "wait_for_run")["state"] == "SUCCEEDED"
-    assert _xcom(dag_run, "start_elsewhere")["id"] == run["id"]
+    assert task_result(dag_run, "wait_for_run")["state"] == "SUCCEEDED"
+    assert task_result(dag_run, "start_elsewhere")["id"] == run["id"]
 
 
 def _configure(task: Any, monkeypatch: pytest.MonkeyPatch, **attributes: Any) -> None:
@@ -172,7 +156,7 @@ def test_a_retry_reattaches_to_the_run_of_the_failed_attempt(
     dag_run = dag.test()
     assert dag_run.state == "success"
     (run,) = control.runs()
-    assert _xcom(dag_run, "word_count")["id"] == run["id"]
+    assert task_result(dag_run, "word_count")["id"] == run["id"]
 
 
 def test_no_line_of_the_private_key_reaches_the_output(
