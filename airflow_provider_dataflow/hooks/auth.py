@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.auth_type import AuthType
+from airflow_provider_dataflow.hooks.principals import advice, principal_signer
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -37,6 +38,8 @@ class ConnectionSettings:
     security_token_file: str | None = None
     config_file: str | None = None
     profile: str | None = None
+    federation_endpoint: str | None = None
+    service_account_token_path: str | None = None
     private_key: str | None = field(default=None, repr=False)
     passphrase: str | None = field(default=None, repr=False)
 
@@ -69,6 +72,8 @@ class ConnectionSettings:
             security_token_file=extra.get("security_token_file") or None,
             config_file=extra.get("config_file") or None,
             profile=extra.get("profile") or None,
+            federation_endpoint=extra.get("federation_endpoint") or None,
+            service_account_token_path=extra.get("service_account_token_path") or None,
             private_key=conn.password or None,
             passphrase=extra.get("passphrase") or None,
         )
@@ -113,7 +118,8 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
     """Return ``(config, signer)`` for ``oci.data_flow.DataFlowClient``; may do blocking I/O.
 
     Every mode uses one of the oci SDK's own signers; only the file-watching session-token signer
-    is ours, and it merely re-reads the token file the SDK's signer is built from.
+    is ours, and it merely re-reads the token file the SDK's signer is built from. Principal modes are
+    built by ``principals.principal_signer`` (bounded retries, one refresh per expiry, named errors).
     """
     import oci
 
@@ -152,13 +158,22 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
         private_key = oci.signer.load_private_key_from_file(key_file, passphrase)
         region = settings.region or profile.get("region")
         return {"region": region}, session_token_signer(token_file, private_key)
-    if settings.auth_type is AuthType.INSTANCE_PRINCIPAL:
-        signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
-    elif settings.auth_type is AuthType.RESOURCE_PRINCIPAL:
-        signer = oci.auth.signers.get_resource_principals_signer()
-    else:
-        signer = oci.auth.signers.get_oke_workload_identity_resource_principal_signer()
+    signer = principal_signer(settings)
     return {"region": settings.region or getattr(signer, "region", None)}, signer
+
+
+def refused_hint(settings: ConnectionSettings) -> str | None:
+    """What to check when Data Flow answers 401 to a connection that does not use an API key; None for API keys."""
+    if settings.auth_type in (AuthType.API_KEY, AuthType.CONFIG_FILE):
+        return None
+    if settings.auth_type is AuthType.SECURITY_TOKEN:
+        where = settings.security_token_file or f"the session of profile {settings.profile or 'DEFAULT'}"
+        return (
+            f"auth_type security_token: the session token ({where}) was refused; run `oci session refresh` "
+            "before it expires, or `oci session authenticate` once it can no longer be refreshed"
+        )
+    mode = settings.auth_type.value
+    return f"auth_type {mode}: its token was refused even after the signer refreshed it. Check: {advice(settings)}"
 
 
 def _config_file(settings: ConnectionSettings) -> dict[str, Any]:
