@@ -198,15 +198,17 @@ def session_token_signer_class() -> type:
 
         ``oci session refresh`` rewrites the token file in place; long-lived triggerers and workers
         pick the new token up on their next request instead of failing with 401 until restarted.
-        The SDK's threads share one instance, so a refresh builds a new SDK signer under a lock and
-        swaps it in whole: no thread ever signs with a half-updated one.
+        The SDK's threads share one instance: the file's mtime and the SDK signer built from it are one
+        immutable pair, replaced whole under a lock, so no thread ever signs with a half-updated one and
+        the file is read once per change. The CLI truncates the file before writing the new token; an
+        empty read is that moment, so the current signer stays until the token is there.
         """
 
         def __init__(self, token_file: str, private_key: Any) -> None:  # the current SDK signer does the work
             self._token_file = Path(token_file).expanduser()
             self._lock = threading.Lock()
-            self._token_mtime = self._token_file.stat().st_mtime_ns
-            self._current = SecurityTokenSigner(self._token_file.read_text().strip(), private_key)
+            mtime = self._token_file.stat().st_mtime_ns  # before reading: a rewrite in between is read again
+            self._state = (mtime, SecurityTokenSigner(self._token_file.read_text().strip(), private_key))
 
         @property
         def api_key(self) -> str:
@@ -214,20 +216,20 @@ def session_token_signer_class() -> type:
 
         @property
         def private_key(self) -> Any:
-            return self._current.private_key
+            return self._state[1].private_key
 
         def __call__(self, request: Any, enforce_content_headers: bool = True) -> Any:
             return self._signer()(request, enforce_content_headers)
 
         def _signer(self) -> Any:
-            if self._token_file.stat().st_mtime_ns != self._token_mtime:
+            if self._token_file.stat().st_mtime_ns != self._state[0]:
                 with self._lock:
                     mtime = self._token_file.stat().st_mtime_ns
-                    if mtime != self._token_mtime:
+                    if mtime != self._state[0]:
                         token = self._token_file.read_text().strip()
-                        self._current = SecurityTokenSigner(token, self._current.private_key)
-                        self._token_mtime = mtime
-            return self._current
+                        if token:
+                            self._state = (mtime, SecurityTokenSigner(token, self._state[1].private_key))
+            return self._state[1]
 
     return _SessionTokenSigner
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import oci
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRequestRejectedError
-from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
+from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer, session_token_signer
 from airflow_provider_dataflow.hooks.auth_type import AuthType
 from airflow_provider_dataflow.hooks.principals import SingleFlightRefresh, credential_error
 from airflow_provider_dataflow.hooks.service_errors import classify_failure
@@ -145,3 +148,15 @@ def test_a_failed_refresh_names_the_mode_and_is_not_transient() -> None:
         guard()
     assert "auth_type workload_identity" in str(raised.value) and "/t/token" in str(raised.value)
     assert not raised.value.transient
+
+
+def test_a_session_token_file_caught_empty_mid_rewrite_keeps_the_current_token(tmp_path: Path) -> None:
+    """`oci session refresh` truncates the token file, then writes it."""
+    token_file = tmp_path / "token"
+    token_file.write_text("first")
+    signer = session_token_signer(str(token_file), rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    token_file.write_text("")
+    os.utime(token_file, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    assert signer.api_key == "ST$first"
+    token_file.write_text("second")
+    assert signer.api_key == "ST$second"
