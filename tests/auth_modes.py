@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,18 @@ def mode_setup(
     if mode == WORKLOAD_IDENTITY:
         extra["region"] = region
     return ModeSetup(mode, extra, env=dict(setup.env))
+
+
+def stack_environment(setups: Iterable[ModeSetup]) -> dict[str, str]:
+    """Every setup's variables and its connection ``oci_dataflow_<auth_type>``, for all of a stack's processes;
+    a variable two modes would set differently is an error (they cannot share processes)."""
+    env: dict[str, str] = {}
+    for setup in setups:
+        for name, value in setup.env.items():
+            if env.setdefault(name, value) != value:
+                raise ValueError(f"{setup.mode} needs {name}={value!r}, another mode {env[name]!r}")
+        env[f"AIRFLOW_CONN_OCI_DATAFLOW_{auth_type(setup.mode).upper()}"] = setup.connection_json()
+    return env
 
 
 def clean_signer_environment(environ: Mapping[str, str]) -> list[str]:
