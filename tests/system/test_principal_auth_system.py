@@ -174,6 +174,49 @@ def _principal_of(emulator: DataflowEmulator, display_name_prefix: str) -> str:
     return owners.pop()
 
 
+# The service that renews each principal mode's token, and what the task's error must point at.
+REFUSING = {
+    INSTANCE_PRINCIPAL: (PrincipalService.FEDERATION, "federation_endpoint"),
+    RESOURCE_PRINCIPAL_V3: (PrincipalService.RESOURCE_PRINCIPAL_SESSION_TOKEN, "FOR_PARENT_RESOURCE"),
+    WORKLOAD_IDENTITY: (PrincipalService.WORKLOAD_IDENTITY, "service_account_token_path"),
+}
+
+
+def test_a_credential_service_refusing_mid_wait_fails_the_tasks_naming_the_mode(
+    stack: AirflowStack, emulator: DataflowEmulator, principals: PrincipalServices, short_lifetimes: None
+) -> None:
+    """Once every wait runs (in the triggerer and on a worker), each mode's token service refuses."""
+    api = stack.api
+    emulator.control.add_behaviour(display_name_regex="^auth-refused-", run_seconds=300)
+    dag_runs = {
+        mode: (
+            f"system_auth_{auth_type(mode)}",
+            api.trigger_dag(f"system_auth_{auth_type(mode)}", conf={"prefix": f"auth-refused-{mode}"}),
+        )
+        for mode in REFUSING
+    }
+    for dag_id, run_id in dag_runs.values():
+        api.wait_for_task_state(dag_id, run_id, "deferred", "deferred", timeout=120)
+        api.wait_for_task_state(dag_id, run_id, "synchronous", "running", timeout=120)
+    try:
+        for service, _check in REFUSING.values():
+            principals.refuse(service, 401)
+        started = time.monotonic()
+        for mode, (dag_id, run_id) in dag_runs.items():
+            assert api.wait_for_dag_run(dag_id, run_id, timeout=120) == "failed"
+            for task in ("deferred", "synchronous"):
+                assert api.task_instance(dag_id, run_id, task)["state"] == "failed"
+                log = api.task_log(dag_id, run_id, task, try_number=1)
+                assert f"auth_type {auth_type(mode)}" in log and REFUSING[mode][1] in log, log[-3000:]
+        print(f"\nevery task failed naming its mode within {time.monotonic() - started:.0f} s of the refusal")
+    finally:
+        for service, _check in REFUSING.values():
+            principals.refuse(service, None)
+        for run in emulator.control.runs():
+            if run["displayName"].startswith("auth-refused-") and run["lifecycleState"] in ("ACCEPTED", "IN_PROGRESS"):
+                emulator.control.finish_run(run["id"])
+
+
 def _enqueue_connection_test(stack: AirflowStack, connection_id: str, setup: ModeSetup) -> dict[str, Any]:
     """What the REST API offers for a connection test on a worker: queue it, then poll it by its token."""
     import json
