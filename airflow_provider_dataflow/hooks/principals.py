@@ -76,7 +76,8 @@ def credential_retry_strategy() -> Any:
 
 
 def credential_error(settings: ConnectionSettings, exc: BaseException, doing: str) -> DataflowServiceError:
-    """What failed, in which mode, and what to check; 4xx answers are rejections, the rest plain failures."""
+    """What failed, in which mode, and what to check. A 400, 401 or 404 answer is a rejection (the retry policy
+    fails the task at once); anything else a plain, non-transient failure (the task's ``retries`` apply)."""
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     message = (
