@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.hooks.auth_type import AuthType
+from airflow_provider_dataflow.hooks.principals import advice, principal_signer
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -37,6 +38,8 @@ class ConnectionSettings:
     security_token_file: str | None = None
     config_file: str | None = None
     profile: str | None = None
+    federation_endpoint: str | None = None
+    service_account_token_path: str | None = None
     private_key: str | None = field(default=None, repr=False)
     passphrase: str | None = field(default=None, repr=False)
 
@@ -69,6 +72,8 @@ class ConnectionSettings:
             security_token_file=extra.get("security_token_file") or None,
             config_file=extra.get("config_file") or None,
             profile=extra.get("profile") or None,
+            federation_endpoint=extra.get("federation_endpoint") or None,
+            service_account_token_path=extra.get("service_account_token_path") or None,
             private_key=conn.password or None,
             passphrase=extra.get("passphrase") or None,
         )
@@ -113,7 +118,8 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
     """Return ``(config, signer)`` for ``oci.data_flow.DataFlowClient``; may do blocking I/O.
 
     Every mode uses one of the oci SDK's own signers; only the file-watching session-token signer
-    is ours, and it merely re-reads the token file the SDK's signer is built from.
+    is ours, and it merely re-reads the token file the SDK's signer is built from. Principal modes are
+    built by ``principals.principal_signer`` (bounded retries, one refresh per expiry, named errors).
     """
     import oci
 
@@ -152,13 +158,22 @@ def build_config_and_signer(settings: ConnectionSettings) -> tuple[dict[str, Any
         private_key = oci.signer.load_private_key_from_file(key_file, passphrase)
         region = settings.region or profile.get("region")
         return {"region": region}, session_token_signer(token_file, private_key)
-    if settings.auth_type is AuthType.INSTANCE_PRINCIPAL:
-        signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
-    elif settings.auth_type is AuthType.RESOURCE_PRINCIPAL:
-        signer = oci.auth.signers.get_resource_principals_signer()
-    else:
-        signer = oci.auth.signers.get_oke_workload_identity_resource_principal_signer()
+    signer = principal_signer(settings)
     return {"region": settings.region or getattr(signer, "region", None)}, signer
+
+
+def refused_hint(settings: ConnectionSettings) -> str | None:
+    """What to check when Data Flow answers 401 to a connection that does not use an API key; None for API keys."""
+    if settings.auth_type in (AuthType.API_KEY, AuthType.CONFIG_FILE):
+        return None
+    if settings.auth_type is AuthType.SECURITY_TOKEN:
+        where = settings.security_token_file or f"the session of profile {settings.profile or 'DEFAULT'}"
+        return (
+            f"auth_type security_token: the session token ({where}) was refused; run `oci session refresh` "
+            "before it expires, or `oci session authenticate` once it can no longer be refreshed"
+        )
+    mode = settings.auth_type.value
+    return f"auth_type {mode}: its token was refused even after the signer refreshed it. Check: {advice(settings)}"
 
 
 def _config_file(settings: ConnectionSettings) -> dict[str, Any]:
@@ -183,15 +198,17 @@ def session_token_signer_class() -> type:
 
         ``oci session refresh`` rewrites the token file in place; long-lived triggerers and workers
         pick the new token up on their next request instead of failing with 401 until restarted.
-        The SDK's threads share one instance, so a refresh builds a new SDK signer under a lock and
-        swaps it in whole: no thread ever signs with a half-updated one.
+        The SDK's threads share one instance: the file's mtime and the SDK signer built from it are one
+        immutable pair, replaced whole under a lock, so no thread ever signs with a half-updated one and
+        the file is read once per change. The CLI truncates the file before writing the new token; an
+        empty read is that moment, so the current signer stays until the token is there.
         """
 
         def __init__(self, token_file: str, private_key: Any) -> None:  # the current SDK signer does the work
             self._token_file = Path(token_file).expanduser()
             self._lock = threading.Lock()
-            self._token_mtime = self._token_file.stat().st_mtime_ns
-            self._current = SecurityTokenSigner(self._token_file.read_text().strip(), private_key)
+            mtime = self._token_file.stat().st_mtime_ns  # before reading: a rewrite in between is read again
+            self._state = (mtime, SecurityTokenSigner(self._token_file.read_text().strip(), private_key))
 
         @property
         def api_key(self) -> str:
@@ -199,20 +216,20 @@ def session_token_signer_class() -> type:
 
         @property
         def private_key(self) -> Any:
-            return self._current.private_key
+            return self._state[1].private_key
 
         def __call__(self, request: Any, enforce_content_headers: bool = True) -> Any:
             return self._signer()(request, enforce_content_headers)
 
         def _signer(self) -> Any:
-            if self._token_file.stat().st_mtime_ns != self._token_mtime:
+            if self._token_file.stat().st_mtime_ns != self._state[0]:
                 with self._lock:
                     mtime = self._token_file.stat().st_mtime_ns
-                    if mtime != self._token_mtime:
+                    if mtime != self._state[0]:
                         token = self._token_file.read_text().strip()
-                        self._current = SecurityTokenSigner(token, self._current.private_key)
-                        self._token_mtime = mtime
-            return self._current
+                        if token:
+                            self._state = (mtime, SecurityTokenSigner(token, self._state[1].private_key))
+            return self._state[1]
 
     return _SessionTokenSigner
 

@@ -52,7 +52,8 @@ class ClientPool(Generic[K]):
         self._make_credentials = make_credentials
         self._make_client = make_client
         self._credentials: dict[K, Any] = {}
-        self._credentials_lock = threading.Lock()
+        self._credentials_locks: dict[K, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._local = threading.local()
         self._threads = dict(threads)
         self._executors = {
@@ -87,7 +88,10 @@ class ClientPool(Generic[K]):
         return await loop.run_in_executor(self._executors[kind], lambda: fn(self.client(key)))
 
     def _credentials_for(self, key: K) -> Any:
-        with self._credentials_lock:
+        """Built once per key; a lock per key, so a slow principal signer never delays other connections."""
+        with self._locks_lock:
+            lock = self._credentials_locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._credentials:
                 self._credentials[key] = self._make_credentials(key)
             return self._credentials[key]

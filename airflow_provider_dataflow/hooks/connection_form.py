@@ -51,6 +51,18 @@ CONNECTION_FIELDS: dict[str, Any] = {
     ),
     "config_file": _text("OCI config file", "config_file, or security_token with a session profile.", "~/.oci/config"),
     "profile": _text("Config profile", "config_file only.", "DEFAULT"),
+    "federation_endpoint": _text(
+        "Auth Service endpoint",
+        "instance_principal only: where the instance's certificate is exchanged for a token; empty: the "
+        "region's endpoint. The metadata service comes from OCI_METADATA_BASE_URL (default 169.254.169.254).",
+        "https://auth.us-ashburn-1.oraclecloud.com/v1/x509",
+    ),
+    "service_account_token_path": _text(
+        "Service account token file",
+        "workload_identity only: the pod's projected service account token; empty: the SDK's default path. "
+        "The proxy and its CA come from KUBERNETES_SERVICE_HOST and OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH.",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    ),
     "service_endpoint": _text(
         "Service endpoint",
         "Override the endpoint: other realms, private endpoints, or the local emulator.",

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from airflow_provider_dataflow.compat import BaseHook, amask_secret, aread_connection, mask_secret
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.hooks import operations
-from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer
+from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer, refused_hint
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
 from airflow_provider_dataflow.hooks.operations import APPLICATION_LOGS, Operation, run_attributes
 from airflow_provider_dataflow.hooks.rate_limit import limiter_for
@@ -142,7 +142,7 @@ class DataflowHook(BaseHook):
         except DataflowServiceError:
             raise
         except Exception as exc:
-            raise classify_failure(exc, doing=operation.doing) from exc
+            raise classify_failure(exc, doing=operation.doing, auth_hint=self._refused_hint()) from exc
 
     async def acall(self, operation: Operation[T]) -> T:
         """Perform ``operation`` from the event loop: one attempt, in a place of its kind (as many as that
@@ -160,10 +160,13 @@ class DataflowHook(BaseHook):
             except DataflowServiceError:
                 raise
             except Exception as exc:
-                error = classify_failure(exc, doing=operation.doing)
+                error = classify_failure(exc, doing=operation.doing, auth_hint=refused_hint(settings))
                 if error.status == 429:
                     limiter.throttled(error.retry_after)
                 raise error from exc
+
+    def _refused_hint(self) -> str | None:
+        return refused_hint(self._settings) if self._settings is not None else None
 
     # -- for DAG authors' own code (the SDK's retries) -----------------------------------------
 

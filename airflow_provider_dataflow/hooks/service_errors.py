@@ -23,19 +23,22 @@ AUTH_HINT = (
 CLOCK_SKEW_HINT = "This machine's clock differs from OCI's by more than 5 minutes; synchronise it (e.g. with NTP)."
 
 
-def classify_failure(exc: BaseException, *, doing: str) -> DataflowServiceError:
-    """The exception for what the oci SDK raised while ``doing`` something (e.g. "get run ocid1...")."""
-    return _failure(exc, doing).to_service_error()
+def classify_failure(exc: BaseException, *, doing: str, auth_hint: str | None = None) -> DataflowServiceError:
+    """The exception for what the oci SDK raised while ``doing`` something (e.g. "get run ocid1...").
+
+    ``auth_hint`` replaces the API-key advice of a 401 for connections that authenticate otherwise.
+    """
+    return _failure(exc, doing, auth_hint).to_service_error()
 
 
-def _failure(exc: BaseException, doing: str) -> CallFailure:
+def _failure(exc: BaseException, doing: str, auth_hint: str | None) -> CallFailure:
     import oci
     import requests
     import urllib3
     from circuitbreaker import CircuitBreakerError
 
     if isinstance(exc, oci.exceptions.ServiceError):
-        return _classify_service_error(exc, doing)
+        return _classify_service_error(exc, doing, auth_hint)
     transient = (
         oci.exceptions.RequestException,
         oci.exceptions.ConnectTimeout,
@@ -50,14 +53,14 @@ def _failure(exc: BaseException, doing: str) -> CallFailure:
     return CallFailure(message, transient=isinstance(exc, transient))
 
 
-def _classify_service_error(exc: ServiceError, doing: str) -> CallFailure:
+def _classify_service_error(exc: ServiceError, doing: str, auth_hint: str | None) -> CallFailure:
     status, code = exc.status, exc.code
     base = f"Could not {doing}: {status} {code}: {exc.message} (opc-request-id {exc.request_id})"
     if status == 429 or (status >= 500 and status != 501) or (status == 409 and code == "IncorrectState"):
         return CallFailure(base, status, code, transient=True, retry_after=_retry_after(exc.headers))
     if status == 401:
         text = (exc.message or "").lower()
-        hint = CLOCK_SKEW_HINT if ("date" in text or "clock" in text or "skew" in text) else AUTH_HINT
+        hint = CLOCK_SKEW_HINT if ("date" in text or "clock" in text or "skew" in text) else auth_hint or AUTH_HINT
         return CallFailure(f"{base}. {hint}", status, code)
     if status == 404:
         return CallFailure(f"{base}. {IAM_POLICY_HINT}", status, code)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from airflow_provider_dataflow.testing.airflow_stack import AirflowStack, ProductionStack
     from airflow_provider_dataflow.testing.credentials import TestCredentials
     from airflow_provider_dataflow.testing.emulator import DataflowEmulator
+    from airflow_provider_dataflow.testing.principals import PrincipalServices
+
+    from ..auth_modes import ModeSetup
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_SOURCES = (REPO / "example_dags", Path(__file__).parent / "dags")
@@ -63,14 +66,58 @@ def openlineage_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def principals(emulator: DataflowEmulator) -> Iterator[PrincipalServices]:
+    """The credential services for principal signers, beside the session's emulator (this process)."""
+    from airflow_provider_dataflow.testing.principals import PrincipalServices
+
+    with PrincipalServices(emulator) as services:
+        yield services
+
+
+@pytest.fixture(scope="session")
+def auth_modes(
+    emulator: DataflowEmulator,
+    creds: TestCredentials,
+    principals: PrincipalServices,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, ModeSetup]:
+    """A connection ``oci_dataflow_<auth_type>`` per auth mode, for the session stack.
+
+    Resource principals run as version 3.0 here: 2.2 needs OCI_RESOURCE_PRINCIPAL_VERSION=2.2 in the same
+    processes (test_principal_auth_system.py starts a stack of its own for it).
+    """
+    from ..auth_modes import MODES, RESOURCE_PRINCIPAL_V2_2, mode_setup
+
+    directory = tmp_path_factory.mktemp("auth-modes")
+    return {
+        mode: mode_setup(
+            mode,
+            endpoint=emulator.url,
+            compartment_id=COMPARTMENT_ID,
+            region=emulator.state.region,
+            creds=creds,
+            principals=principals,
+            directory=directory / mode,
+            register_key=emulator.control.register_key,
+        )
+        for mode in MODES
+        if mode != RESOURCE_PRINCIPAL_V2_2
+    }
+
+
+@pytest.fixture(scope="session")
 def stack(
     emulator: DataflowEmulator,
     creds: TestCredentials,
+    auth_modes: dict[str, ModeSetup],
     openlineage_events: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AirflowStack]:
-    """Airflow with ``oci_dataflow_default`` pointing at the emulator; stopped at the end of the session."""
+    """Airflow with ``oci_dataflow_default`` pointing at the emulator, and a connection per auth mode with
+    every principal mode's variables (they do not conflict); stopped at the end of the session."""
     from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+
+    from ..auth_modes import stack_environment
 
     dags = _dags_folder(tmp_path_factory)
     conn_json = creds.airflow_connection_json(service_endpoint=emulator.url, compartment_id=COMPARTMENT_ID)
@@ -78,6 +125,7 @@ def stack(
         home=tmp_path_factory.mktemp("airflow-home"),
         dags_folder=dags,
         env={
+            **stack_environment(auth_modes.values()),
             "AIRFLOW_CONN_OCI_DATAFLOW_DEFAULT": conn_json,
             "AIRFLOW_CONN_OCI_DATAFLOW_WITH_PASSPHRASE": _with_passphrase(conn_json),
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
@@ -88,8 +136,12 @@ def stack(
             # Only DAGs that call enable_lineage() emit events, so the other tests' load stays as it was.
             "AIRFLOW__OPENLINEAGE__SELECTIVE_ENABLE": "True",
         },
-        # A killed triggerer's triggers move to a new one once it is this many seconds silent.
-        extra_config={"triggerer.triggerer_health_check_threshold": "10"},
+        extra_config={
+            # A killed triggerer's triggers move to a new one once it is this many seconds silent.
+            "triggerer.triggerer_health_check_threshold": "10",
+            # The Test button, `airflow connections test` and connection tests queued to a worker.
+            "core.test_connection": "Enabled",
+        },
     ).start(timeout=180) as running:
         yield running
 

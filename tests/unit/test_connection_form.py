@@ -60,8 +60,14 @@ def test_every_field_is_labelled_and_described() -> None:
             "region": "eu-frankfurt-1",
         },
         {"auth_type": "instance_principal", "region": "uk-london-1"},
+        {"auth_type": "instance_principal", "federation_endpoint": "https://auth.uk-london-1.oraclecloud.com/v1/x509"},
         {"auth_type": "resource_principal"},
         {"auth_type": "workload_identity", "region": "us-phoenix-1", "service_endpoint": "https://df.internal"},
+        {
+            "auth_type": "workload_identity",
+            "region": "us-phoenix-1",
+            "service_account_token_path": "/var/run/secrets/tokens/oci",
+        },
     ],
 )
 def test_documented_extras_fit_the_form(extra: dict[str, Any]) -> None:
