@@ -10,18 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_dataflow.testing.emulator.errors import DEFAULT_CODES, ApiError
-from airflow_provider_dataflow.testing.emulator.identifiers import new_request_id
+from airflow_provider_dataflow.testing.emulator.keep_alive import KeepAliveHandler, KeepAliveServer
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, error_response
 from airflow_provider_dataflow.testing.principals.ledger import PrincipalService, ServiceLedger
 
@@ -38,8 +34,7 @@ class Route:
     handler: Handler
 
 
-class PrincipalServer(ThreadingHTTPServer):
-    daemon_threads = True
+class PrincipalServer(KeepAliveServer):
     request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], routes: Sequence[Route], ledger: ServiceLedger) -> None:
@@ -47,8 +42,6 @@ class PrincipalServer(ThreadingHTTPServer):
         self.routes = list(routes)
         self.ledger = ledger
         self.scheme = "http"
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,23 +61,12 @@ class PrincipalServer(ThreadingHTTPServer):
         )
         self._thread.start()
 
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
     def close(self) -> None:
         """Stop serving and end idle keep-alive connections, so clients see the service gone."""
         if self._thread is not None:
             self.shutdown()  # waits for serve_forever, so only once it runs
         self.server_close()
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        self.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -111,58 +93,16 @@ class PrincipalServer(ThreadingHTTPServer):
             return error_response(ApiError(500, "InternalServerError", "The credential service failed; see its log."))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server_version = "DataFlowEmulatorPrincipals"
-    timeout = 120
-    disable_nagle_algorithm = True
     server: PrincipalServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        super().finish()
 
     def handle(self) -> None:
         with contextlib.suppress(ssl.SSLError, ConnectionError):  # a client that rejects our TLS certificate
             super().handle()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
     def do_GET(self) -> None:
-        request = self._read_request()
-        response = self.server.dispatch(request)
-        self.log_request(response.status)
-        reason = self.responses[response.status][0] if response.status in self.responses else ""
-        headers = [("Date", self.date_time_string()), ("opc-request-id", request.request_id)]
-        if response.content_type:
-            headers.append(("content-type", response.content_type))
-        headers.extend(response.headers.items())
-        headers.append(("content-length", str(len(response.body))))
-        head = f"{self.protocol_version} {response.status} {reason}\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
-        self.wfile.write(head.encode("latin-1") + response.body)  # one write: see emulator/server.py
+        request = self.read_request()
+        self.send(request, self.server.dispatch(request))
 
     do_POST = do_PUT = do_DELETE = do_GET
-
-    def _read_request(self) -> ApiRequest:
-        try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        parts = urlsplit(self.path)
-        return ApiRequest(
-            method=self.command,
-            target=self.path,
-            path=parts.path,
-            query=parse_qs(parts.query, keep_blank_values=True),
-            headers=headers,
-            body=body,
-            request_id=headers.get("opc-request-id") or new_request_id(),
-        )
