@@ -149,11 +149,13 @@ def test_cancel_on_kill_off_never_asks_or_cancels(
     ids=["still-deferred", "marked-failed", "unknown"],
 )
 def test_on_kill_reads_the_task_state_before_cancelling(
-    hook: DataflowHook, control: EmulatorControl, states: dict[str, Any], expected: str
+    hook: DataflowHook, control: EmulatorControl, states: dict[str, Any], expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Airflow 3.3 awaits ``on_kill`` after a user's action, and also for a trigger that moved to another
     triggerer; only the task's state tells them apart. Unknown: Airflow said it was a kill, so cancel."""
     from airflow.sdk.execution_time import task_runner
+
+    monkeypatch.setattr(compat, "TRIGGER_ON_KILL", True)  # as on 3.3, whatever the release: no fallback
 
     control.add_behaviour(display_name_regex="^slow$", run_seconds=60)
     run = hook.create_run(run_details("slow"))
