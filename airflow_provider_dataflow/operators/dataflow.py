@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataflow import compat
-from airflow_provider_dataflow.compat import conf
+from airflow_provider_dataflow.compat import AirflowTaskTimeout, conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
 from airflow_provider_dataflow.runs.attempts import STATE_STORE_KEY, ReattachPolicy, state_store_record
@@ -215,7 +215,6 @@ class DataflowInvokeRunOperator(BaseOperator):
         return run_fields_of(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_dataflow.compat import AirflowTaskTimeout
         from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
         from airflow_provider_dataflow.pipeline import submit
         from airflow_provider_dataflow.pipeline.outcome import WaitOutcome

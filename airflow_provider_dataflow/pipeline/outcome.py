@@ -15,6 +15,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dataflow.compat import Stats
 from airflow_provider_dataflow.exceptions import (
     DataflowInvalidInputError,
     DataflowRunTimeoutError,
@@ -151,8 +152,6 @@ def failure_report(hook: DataflowHook, run: dict[str, Any], lines: int) -> str:
 def report_cost(run: dict[str, Any], log: logging.Logger | Any, tags: dict[str, str]) -> None:
     """The run's cost line in the task log, and its figures through Airflow's stats interface (StatsD,
     Datadog or OpenTelemetry, as configured). Metric names carry no DAG or task id (they are tags)."""
-    from airflow_provider_dataflow.compat import Stats
-
     cost = RunCost.of(run)
     log.info("%s", cost.summary())
     Stats.timing(f"{METRIC_PREFIX}.duration", timedelta(seconds=cost.run_seconds), tags=tags)

@@ -108,7 +108,7 @@ def blocking_performer(hook: DataflowHook, sleep: Callable[[float], None] = time
 def retried(operation: Operation[T], *, window: float, log: logging.Logger | Any, cap: float = 30.0) -> Steps[T]:
     """Perform ``operation``, retrying transient failures (honouring Retry-After, else backing off up to
     ``cap`` seconds) for up to ``window`` seconds, then raise: the provider's own retries, on both paths."""
-    backoff = Backoff(base=1.0, cap=cap)
+    backoff: Backoff | None = None  # built on the first failure: most calls need none
     give_up = time.monotonic() + window
     delay = 0.0
     while True:
@@ -118,6 +118,7 @@ def retried(operation: Operation[T], *, window: float, log: logging.Logger | Any
         except DataflowServiceError as err:
             if not err.transient or time.monotonic() >= give_up:
                 raise
+            backoff = backoff or Backoff(base=1.0, cap=cap)
             delay = backoff.next_delay(err.retry_after)
             log_transient(log, err, delay, backoff.attempt)
 
