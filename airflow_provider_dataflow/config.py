@@ -5,6 +5,7 @@ Imported by ``provider_info`` while Airflow initialises, so Airflow is imported 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 SECTION = "oci_dataflow"
@@ -65,10 +66,24 @@ def get_int(option: str) -> int:
 
 def max_poll_interval(poll_interval: float) -> float:
     """``poll_interval``, capped by ``[oci_dataflow] max_poll_interval`` when that is set."""
-    from airflow_provider_dataflow.compat import conf
+    cap = _poll_interval_cap()
+    return min(poll_interval, cap) if cap is not None else poll_interval
 
-    cap = conf.get(SECTION, "max_poll_interval", fallback="")
-    return min(poll_interval, float(cap)) if cap else poll_interval
+
+_cap_read: tuple[str | None, float | None] | None = None  # (the option's variable when read, the cap)
+
+
+def _poll_interval_cap() -> float | None:
+    """Read once per process, and again when its environment variable changes (tests set it per test):
+    reading Airflow's configuration costs ~50 us, and a triggerer starts thousands of waits at once."""
+    global _cap_read
+    variable = os.environ.get(f"AIRFLOW__{SECTION.upper()}__MAX_POLL_INTERVAL")
+    if _cap_read is None or _cap_read[0] != variable:
+        from airflow_provider_dataflow.compat import conf
+
+        cap = conf.get(SECTION, "max_poll_interval", fallback="")
+        _cap_read = (variable, float(cap) if cap else None)
+    return _cap_read[1]
 
 
 def provider_config() -> dict[str, Any]:

@@ -38,24 +38,24 @@ def wait_steps(
     targets = tuple(sorted(target_states))
     poll_interval = max_poll_interval(poll_interval)
     backoff = Backoff.for_polling(poll_interval)
-    last_run: dict[str, Any] | None = None
+    known_state: str | None = None  # only the state: thousands of waits must not each keep a whole run
     delay = 0.0
     while True:
         if deadline is not None and time.time() >= deadline:
             return (yield from _cancel_after_timeout(run_id, timeout, log))
-        known_state = last_run.get("state") if last_run else None
         try:
             run = yield Poll(run_id, _sleep_budget(delay, deadline), known_state, deadline, targets, poll_interval)
         except DataflowServiceError as err:
             if not err.transient:
-                return WaitOutcome.failed(run_id, err, last_run)
+                last_seen = {"id": run_id, "state": known_state} if known_state else None
+                return WaitOutcome.failed(run_id, err, last_seen)
             delay = backoff.next_delay(err.retry_after)
             log_transient(log, err, delay, backoff.attempt)
             continue
         backoff.reset()
         if run.get("state") != known_state:
             log.info("Data Flow run %s is %s", run_id, run.get("state"))
-        last_run = run
+            known_state = run.get("state")
         if wait_is_over(run.get("state"), targets):
             return WaitOutcome.done(run)
         delay = poll_interval

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.hooks.operations import get_run
-from airflow_provider_dataflow.pipeline.steps import Blocking, Call, Poll, Step
+from airflow_provider_dataflow.pipeline.steps import Blocking, Call, Step
 from airflow_provider_dataflow.pipeline.watch.registry import watcher_for
 
 if TYPE_CHECKING:
@@ -38,15 +38,7 @@ class EventLoopPerformer:
         if isinstance(step, Call):
             await asyncio.sleep(step.delay)
             return await self._hook.acall(step.operation)
-        return await self._poll(step)
-
-    def close(self) -> None:
-        if self._watched is not None:
-            watcher, run_id = self._watched
-            watcher.detach(run_id)
-            self._watched = None
-
-    async def _poll(self, step: Poll) -> dict[str, Any]:
+        # A Poll, inline rather than in a method of its own: one coroutine frame fewer per waiting trigger.
         started = time.monotonic()
         watcher = await self._attached_watcher(step.run_id)
         if watcher is not None and watcher.sharing():
@@ -58,6 +50,12 @@ class EventLoopPerformer:
         run = await self._hook.acall(get_run(step.run_id))
         self._compartment_id = self._compartment_id or run.get("compartment_id")
         return run
+
+    def close(self) -> None:
+        if self._watched is not None:
+            watcher, run_id = self._watched
+            watcher.detach(run_id)
+            self._watched = None
 
     async def _attached_watcher(self, run_id: str) -> CompartmentWatcher | None:
         if self._watched is None and self._compartment_id:
