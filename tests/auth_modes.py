@@ -146,8 +146,9 @@ class SessionTokenFile:
     ``oci session refresh`` renews it: the token file is truncated, then written, in place.
 
     Each token is JWT-shaped with an ``exp``; ``register_key`` tells the emulator its session key (the
-    emulator refuses a token after its ``exp``). ``keep_refreshing()`` renews it at half its lifetime in a
-    thread until ``stop()``; ``pause`` widens the moment the file is empty, as a slow disk would.
+    emulator refuses a token after its ``exp``). ``keep_refreshing()`` renews it four times per lifetime in
+    a thread until ``stop()`` (the thread shares a loaded test process with the emulator: a renewal may come
+    a second late); ``pause`` widens the moment the file is empty, as a slow disk would.
     """
 
     def __init__(self, directory: Path, register_key: Callable[[str, str], None], lifetime: float) -> None:
@@ -175,7 +176,7 @@ class SessionTokenFile:
 
     def keep_refreshing(self, pause: float = 0.0) -> None:
         def loop() -> None:
-            while not self._stop.wait(self.lifetime / 2):
+            while not self._stop.wait(self.lifetime / 4):
                 self.refresh(pause)
 
         self._thread = threading.Thread(target=loop, name="oci-session-refresh", daemon=True)

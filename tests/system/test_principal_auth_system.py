@@ -92,7 +92,12 @@ def _wait_in_every_mode(
     wait_for(all_ended, 240, "every mode's DAG run to end", every=0.5)
     seen: dict[str, dict[str, tuple[int, int]]] = {}
     for mode, (dag_id, run_id) in dag_runs.items():
-        assert api.dag_run(dag_id, run_id)["state"] == "success", (mode, states)
+        failed_logs = {
+            ti["task_id"]: api.task_log(dag_id, run_id, ti["task_id"], try_number=1)[-3000:]
+            for ti in api.task_instances(dag_id, run_id)
+            if ti["state"] == "failed"
+        }
+        assert api.dag_run(dag_id, run_id)["state"] == "success", (mode, states, failed_logs)
         assert "deferred" in states[(mode, "deferred")] and "deferred" not in states[(mode, "synchronous")]
         seen[mode] = {}
         for task in ("deferred", "synchronous"):
