@@ -15,7 +15,8 @@ from airflow_provider_dataflow.testing.emulator.validation import validate_creat
 def create_run(
     state: EmulatorState, body: Any, owner: Principal, request_id: str, retry_token: str | None, now: float
 ) -> RunRecord:
-    """Validate, inherit from the application, pick the behaviour and timing, then store."""
+    """Validate, inherit from the application, pick the behaviour and timing, then store (in a pool's queue, or
+    under the tenancy's OCPU limit, when either applies)."""
     details = validate_create_run(body)
     state.compartments.check(details["compartmentId"])
     application = None
@@ -30,4 +31,4 @@ def create_run(
     )
     behaviour = state.behaviours.match(fields["displayName"], fields["freeformTags"])
     timing = state.settings.timing_for(behaviour)
-    return state.runs.create(fields, behaviour, timing, retry_token, now)
+    return state.capacity.create(fields, now, lambda: state.runs.create(fields, behaviour, timing, retry_token, now))
