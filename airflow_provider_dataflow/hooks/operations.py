@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from airflow_provider_dataflow.runs.states import RunState
+
 T = TypeVar("T")
 
 # SDK attribute name -> Terraform's ``oci_dataflow_invoke_run`` attribute name, where they differ.
@@ -26,23 +28,32 @@ LIST_PAGE_LIMIT = 1000  # the service's maximum
 
 
 class CallKind(str, Enum):
-    """Kinds of call with a thread pool and concurrency of their own in the triggerer, so a slow kind
-    (throttled creates, a long search) never holds the threads that waits need."""
+    """Kinds of call with a thread pool, a request budget and timeouts of their own, so a slow or throttled
+    kind (creates answered 429, a long search) never holds the threads or the budget that waits need."""
 
     POLL = "poll"  # reads a wait depends on: a run, a page of the shared watcher's snapshot
     SUBMIT = "submit"  # create a run, read its application
     SEARCH = "search"  # find the run an earlier attempt started
     CANCEL = "cancel"
-    READ = "read"  # everything else: logs, updates, connection tests
+    LOGS = "logs"  # OCI Logging searches for a running job's lines
+    READ = "read"  # everything else: run logs, updates, connection tests
+
+
+class Service(str, Enum):
+    """Which OCI client performs an operation (both signed with the connection's credentials)."""
+
+    DATA_FLOW = "data_flow"
+    LOG_SEARCH = "log_search"
 
 
 @dataclass(frozen=True)
 class Operation(Generic[T]):
-    """One Data Flow call: ``run(client, retry_strategy)`` returns plain data; ``doing`` names it in errors."""
+    """One call: ``run(client, retry_strategy)`` returns plain data; ``doing`` names it in errors."""
 
     kind: CallKind
     doing: str
     run: Callable[[Any, Any], T]
+    service: Service = Service.DATA_FLOW
 
 
 def get_run(run_id: str, kind: CallKind = CallKind.POLL) -> Operation[dict[str, Any]]:
@@ -74,7 +85,11 @@ def create_run(
 
 
 def cancel_run(run_id: str) -> Operation[bool]:
-    """True once the service accepted the cancel; False when the run had already ended (409)."""
+    """True once the service accepted the cancel; False when the run had already ended.
+
+    A 409 alone does not say the run ended (the service may refuse to cancel a run it is still starting),
+    so the run is read: a terminal run means "already ended"; otherwise the 409 is raised as it came.
+    """
 
     def call(client: Any, retry: Any) -> bool:
         import oci
@@ -82,12 +97,17 @@ def cancel_run(run_id: str) -> Operation[bool]:
         try:
             client.delete_run(run_id, retry_strategy=retry)
         except oci.exceptions.ServiceError as err:
-            if err.status == 409:
+            if err.status == 409 and _has_ended(client.get_run(run_id, retry_strategy=retry).data.lifecycle_state):
                 return False
             raise
         return True
 
     return Operation(CallKind.CANCEL, f"cancel run {run_id}", call)
+
+
+def _has_ended(state: str) -> bool:
+    parsed = RunState.parse(state)
+    return parsed is not None and parsed.is_terminal()
 
 
 def list_runs_page(

@@ -88,6 +88,11 @@ class KeyRegistry:
         with self._lock:
             self._keys[key_id] = _RegisteredKey(key, principal_for_key_id(key_id, user_name), expires_at)
 
+    def remove(self, key_id: str) -> bool:
+        """Stop trusting a key (a user deleted an API key in the console); False when it was not registered."""
+        with self._lock:
+            return self._keys.pop(key_id, None) is not None
+
     def trust_issuer(self, public_key: rsa.RSAPublicKey) -> None:
         """Accept ``ST$`` tokens this key signed, each verified with the session key in its ``jwk`` claim."""
         with self._lock:
