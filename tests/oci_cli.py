@@ -117,6 +117,7 @@ class OciCli:
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
             OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING="True",
+            SUPPRESS_LABEL_WARNING="True",
             HOME=str(self.config_file.parent),  # the CLI reads ~/.oci/oci_cli_rc; keep the user's out
         )
         return environment

@@ -19,17 +19,15 @@ from enum import Enum
 from typing import Any
 
 from airflow_provider_dataflow.exceptions import (
-    DataflowInvalidInputError,
     DataflowPoolError,
     DataflowPoolTimeoutError,
     DataflowServiceError,
 )
 from airflow_provider_dataflow.hooks.pool_operations import get_pool, pool_runs_page, start_pool, stop_pool
-from airflow_provider_dataflow.pipeline.outcome import Ending
+from airflow_provider_dataflow.pipeline.outcome import DataflowError, Ending, error_from_json, error_to_json
 from airflow_provider_dataflow.pipeline.steps import Call, Step, Steps, log_transient
 from airflow_provider_dataflow.runs.attempts import TaskInstanceLike, retry_token
 from airflow_provider_dataflow.runs.backoff import Backoff
-from airflow_provider_dataflow.runs.failures import CallFailure
 
 ACTIVE, STOPPING, STOPPED = "ACTIVE", "STOPPING", "STOPPED"
 #: Nothing runs in a pool in these states: a start starts it, a stop has nothing to do.
@@ -53,15 +51,18 @@ def pool_retry_token(ti: TaskInstanceLike, action: PoolAction) -> str:
     return hashlib.sha256(f"{action.value}\x1f{retry_token(ti)}".encode()).hexdigest()
 
 
+PoolError = DataflowPoolError | DataflowError
+
+
 @dataclass(frozen=True)
 class PoolOutcome:
-    """How a pool task's rule ended; the payload of the trigger's event."""
+    """How a pool task's rule ended; the payload of the trigger's event. ``error`` is the exception the
+    task raises, carried whole (class and message) as the run's outcome carries its own."""
 
     ending: Ending
     pool_id: str
     pool: dict[str, Any] | None = None
-    message: str | None = None
-    failure: CallFailure | None = None
+    error: PoolError | None = None
 
     @classmethod
     def done(cls, pool: dict[str, Any]) -> PoolOutcome:
@@ -69,11 +70,11 @@ class PoolOutcome:
 
     @classmethod
     def refused(cls, pool: dict[str, Any], message: str) -> PoolOutcome:
-        return cls(Ending.ERROR, str(pool.get("id")), pool, message)
+        return cls(Ending.ERROR, str(pool.get("id")), pool, DataflowPoolError(message))
 
     @classmethod
-    def failed(cls, pool_id: str, err: DataflowServiceError | DataflowInvalidInputError) -> PoolOutcome:
-        return cls(Ending.ERROR, pool_id, None, str(err), CallFailure.of(err))
+    def failed(cls, pool_id: str, error: DataflowError) -> PoolOutcome:
+        return cls(Ending.ERROR, pool_id, None, error)
 
     @classmethod
     def timed_out(
@@ -84,36 +85,37 @@ class PoolOutcome:
             f"Data Flow pool {pool_id} did not become {action.target} within the operator's timeout "
             f"({timeout or 0:.0f} s): it is {state}{waiting_for}."
         )
-        return cls(Ending.TIMEOUT, pool_id, pool, message)
+        return cls(Ending.TIMEOUT, pool_id, pool, DataflowPoolTimeoutError(message))
 
     def to_event(self) -> dict[str, Any]:
         event: dict[str, Any] = {"status": self.ending.value, "pool_id": self.pool_id, "pool": self.pool}
-        if self.message is not None:
-            event["message"] = self.message
-        if self.failure is not None:
-            event["failure"] = self.failure.to_json()
+        if isinstance(self.error, DataflowPoolError):
+            event["error"] = {"type": type(self.error).__name__, "message": str(self.error)}
+        elif self.error is not None:
+            event["error"] = error_to_json(self.error)
         return event
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> PoolOutcome:
-        failure = event.get("failure")
-        return cls(
-            ending=Ending(event["status"]),
-            pool_id=str(event.get("pool_id")),
-            pool=event.get("pool"),
-            message=event.get("message"),
-            failure=CallFailure.from_json(failure) if failure else None,
-        )
+        payload = event.get("error")
+        error: PoolError | None = None
+        if payload is not None:
+            pool_error = _POOL_ERRORS.get(str(payload.get("type")))
+            error = pool_error(str(payload.get("message"))) if pool_error else error_from_json(payload)
+        return cls(Ending(event["status"]), str(event.get("pool_id")), event.get("pool"), error)
 
     def resolve(self) -> dict[str, Any]:
         """The pool's attributes, or the exception that fails the task."""
-        if self.ending is Ending.DONE and self.pool is not None:
-            return self.pool
-        if self.ending is Ending.TIMEOUT:
-            raise DataflowPoolTimeoutError(self.message or f"Timed out waiting for Data Flow pool {self.pool_id}")
-        if self.failure is not None:
-            raise self.failure.to_exception()
-        raise DataflowPoolError(self.message or f"Data Flow pool {self.pool_id} could not be brought where asked")
+        if self.error is not None:
+            raise self.error
+        if self.pool is None:
+            raise DataflowPoolError(f"Data Flow pool {self.pool_id}: the wait ended without the pool")
+        return self.pool
+
+
+_POOL_ERRORS: dict[str, type[DataflowPoolError]] = {
+    cls.__name__: cls for cls in (DataflowPoolError, DataflowPoolTimeoutError)
+}
 
 
 @dataclass(frozen=True)

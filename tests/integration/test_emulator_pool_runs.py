@@ -149,7 +149,7 @@ def test_a_deleted_pool_takes_no_runs(
     client.delete_pool(POOL_ID)
     with pytest.raises(oci.exceptions.ServiceError) as raised:
         pooled_run()
-    assert (raised.value.status, raised.value.code) == (409, "IncorrectState")
+    assert (raised.value.status, raised.value.code) == (409, "Conflict")
 
 
 def test_stopping_a_pool_cancels_its_unfinished_runs(

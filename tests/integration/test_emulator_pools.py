@@ -253,7 +253,7 @@ def test_only_a_stopped_pool_is_deleted_and_stays_readable_as_deleted(
 ) -> None:
     pool_id = control.register_pool("ocid1.dataflowpool.oc1..todelete", compartment_id)["id"]
     error = _error(lambda: client.delete_pool(pool_id))  # "Delete a stopped pool" (pools-delete.htm)
-    assert (error.status, error.code) == (409, "IncorrectState")
+    assert (error.status, error.code) == (409, "Conflict")
     composite.stop_pool_and_wait_for_state(pool_id, wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT)
     deleted = composite.delete_pool_and_wait_for_state(pool_id, wait_for_states=["DELETED"], waiter_kwargs=WAIT)
     assert deleted.data.lifecycle_state == "DELETED"

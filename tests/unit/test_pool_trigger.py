@@ -12,8 +12,8 @@ from airflow_provider_dataflow.exceptions import (
     DataflowLimitExceededError,
     DataflowPoolError,
     DataflowPoolTimeoutError,
+    service_error,
 )
-from airflow_provider_dataflow.pipeline.outcome import Ending
 from airflow_provider_dataflow.pipeline.pool import PoolAction, PoolOutcome
 from airflow_provider_dataflow.runs.failures import RunEnd, run_end
 from airflow_provider_dataflow.triggers.pool import DataflowPoolTrigger
@@ -53,9 +53,9 @@ def test_unknown_kwargs_from_another_release_are_ignored_with_one_warning() -> N
     ("outcome", "error", "message"),
     [
         (
-            PoolOutcome(Ending.TIMEOUT, "p", {"state": "CREATING"}, "did not become ACTIVE"),
+            PoolOutcome.timed_out("p", {"state": "CREATING"}, PoolAction.START, 60, ""),
             DataflowPoolTimeoutError,
-            "ACTIVE",
+            r"did not become ACTIVE within the operator's timeout \(60 s\): it is CREATING\.$",
         ),
         (PoolOutcome.refused({"id": "p", "state": "DELETED"}, "p is DELETED"), DataflowPoolError, "DELETED"),
     ],
@@ -64,19 +64,16 @@ def test_an_outcome_survives_the_event_and_fails_the_task_with_its_kind(
     outcome: PoolOutcome, error: type[Exception], message: str
 ) -> None:
     rebuilt = PoolOutcome.from_event(outcome.to_event())
-    assert rebuilt == outcome
+    assert (rebuilt.ending, rebuilt.pool_id, rebuilt.pool) == (outcome.ending, outcome.pool_id, outcome.pool)
+    assert (type(rebuilt.error), str(rebuilt.error)) == (type(outcome.error), str(outcome.error))
     with pytest.raises(error, match=message):
         rebuilt.resolve()
 
 
 def test_a_failed_call_resumes_as_the_exception_the_worker_would_raise() -> None:
-    from airflow_provider_dataflow.exceptions import DataflowServiceError
-    from airflow_provider_dataflow.runs.failures import service_error_class
-
-    err = service_error_class(400, "LimitExceeded")("Could not start pool", status=400, code="LimitExceeded")
-    assert isinstance(err, DataflowServiceError)
+    err = service_error("Could not start pool p: 400 LimitExceeded", status=400, code="LimitExceeded")
     outcome = PoolOutcome.from_event(PoolOutcome.failed("p", err).to_event())
-    with pytest.raises(DataflowLimitExceededError):
+    with pytest.raises(DataflowLimitExceededError, match="Could not start pool p"):
         outcome.resolve()
     assert PoolOutcome.done({"id": "p", "state": "ACTIVE"}).resolve() == {"id": "p", "state": "ACTIVE"}
 

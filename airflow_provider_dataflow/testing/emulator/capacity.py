@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_dataflow.testing.emulator import lifecycle
-from airflow_provider_dataflow.testing.emulator.errors import ApiError, incorrect_state, invalid_parameter
+from airflow_provider_dataflow.testing.emulator.errors import (
+    ApiError,
+    conflict,
+    invalid_parameter,
+    related_resource_not_found,
+)
 from airflow_provider_dataflow.testing.emulator.lifecycle import Event
 from airflow_provider_dataflow.testing.emulator.limits import OCPU, TENANCY, TenancyLimits, limit_exceeded
 from airflow_provider_dataflow.testing.emulator.pools import DELETED, DELETING, PoolRecord, PoolStore, PoolTiming
@@ -43,7 +48,6 @@ from airflow_provider_dataflow.testing.emulator.timestamps import rfc3339
 from airflow_provider_dataflow.testing.emulator.work_requests import WorkRequest
 
 UNFINISHED = ("ACCEPTED", "IN_PROGRESS")
-RELATED_NOT_FOUND = "RelatedResourceNotAuthorizedOrNotFound"
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,12 @@ class Capacity:
         try:
             pool = self._pools.get(pool_id)
         except ApiError:
-            raise ApiError(400, RELATED_NOT_FOUND, f"poolId {pool_id} was not found or is not authorized.") from None
+            raise related_resource_not_found(
+                f"poolId {pool_id}: the pool was not found or you are not authorized to use it. In the emulator, "
+                "create it first (POST /pools) or register it with dataflow_emulator.register_pool(...)."
+            ) from None
         if (state := pool.state(now)) in (DELETING, DELETED):
-            raise incorrect_state(f"Pool {pool_id} is {state}; runs may use a pool in any state but DELETED.")
+            raise conflict(f"poolId {pool_id}: the pool is {state}; runs may use a pool in any state but DELETED.")
         shapes = pool_capacity(pool.fields["configurations"])
         for field in ("driverShape", "executorShape"):
             if fields[field] not in shapes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from airflow_provider_dataflow.testing.emulator.pool_settings import PoolSetting
 from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+from airflow_provider_dataflow.testing.emulator.tag_namespaces import TagNamespaces
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.testing.credentials import TestCredentials
@@ -37,11 +38,13 @@ class DataflowEmulator:
         region: str = "us-ashburn-1",
         journal_limit: int = DEFAULT_LIMIT,
         compartments: Iterable[str] | None = None,
+        tag_namespaces: Mapping[str, Iterable[str]] | None = None,
         pool_start_seconds: float = 2.0,
         pool_stop_seconds: float = 0.5,
         ocpu_limit: float | None = None,
     ) -> None:
         """``compartments``: the only compartments creates and lists may name (others: 404); None allows all.
+        ``tag_namespaces``: the tenancy's defined tags, namespace -> keys (others: 400); None allows all.
         ``pool_start_seconds``: a pool's cold start; ``pool_stop_seconds``: its stop, create or delete.
         ``ocpu_limit``: the OCPUs the tenancy's runs outside pools may hold at once (None: no limit)."""
         self._address = (host, port)
@@ -51,6 +54,7 @@ class DataflowEmulator:
             region=region,
             journal=Journal(journal_limit),
             compartments=CompartmentScope(compartments),
+            tag_namespaces=TagNamespaces(tag_namespaces),
             pool_settings=PoolSettings(pool_start_seconds, pool_stop_seconds),
             limits=TenancyLimits(ocpu_limit),
         )

@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataflow.testing.emulator.errors import etag_mismatch, incorrect_state, not_found
+from airflow_provider_dataflow.testing.emulator.errors import ApiError, conflict, etag_mismatch, not_found
 from airflow_provider_dataflow.testing.emulator.lifecycle import Event, state_at
+from airflow_provider_dataflow.testing.emulator.retry_tokens import RetryTokens
 from airflow_provider_dataflow.testing.emulator.run_details import DEFAULT_SHAPE, DEFAULT_SHAPE_CONFIG
-from airflow_provider_dataflow.testing.emulator.runs import RETRY_TOKEN_TTL_SECONDS
 from airflow_provider_dataflow.testing.emulator.signatures import Principal
 from airflow_provider_dataflow.testing.emulator.timestamps import rfc3339
 from airflow_provider_dataflow.testing.emulator.work_requests import FINAL_STATUSES, WorkRequest, WorkRequestStore
@@ -26,6 +26,7 @@ DELETING, DELETED = "DELETING", "DELETED"
 #: States in which nothing runs: a start starts the pool, a delete is allowed.
 AT_REST = ("ACCEPTED", "SCHEDULED", STOPPED, "FAILED")
 GONE = (DELETING, DELETED)
+TOKEN_OPERATIONS = ("create", "start", "stop")  # the calls that take an opc-retry-token
 #: States a test may register a pool in (``POST /_emulator/pools``).
 REGISTERED_POOL_STATES = (*AT_REST, ACTIVE)
 STARTING_DETAILS = "Starting: provisioning the pool's compute instances."
@@ -97,18 +98,12 @@ class PoolRecord:
 
 
 @dataclass
-class _Token:
-    result_id: str
-    expires_at: float
-
-
-@dataclass
 class PoolStore:
     """Thread-safe; every change swaps a record's schedule or fields whole, under the store's lock."""
 
     work_requests: WorkRequestStore
     _pools: dict[str, PoolRecord] = field(default_factory=dict)
-    _tokens: dict[tuple[str, str], _Token] = field(default_factory=dict)
+    _tokens: dict[str, RetryTokens] = field(default_factory=lambda: {op: RetryTokens() for op in TOKEN_OPERATIONS})
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def create(
@@ -168,7 +163,8 @@ class PoolStore:
             record = self._changeable(pool_id, if_match, now, "started")
             state = record.state(now)
             if state == STOPPING:
-                raise incorrect_state(f"Pool {pool_id} is STOPPING; start it once it is STOPPED.")
+                # IncorrectState: waiting resolves it (the SDK's default strategy retries it).
+                raise ApiError(409, "IncorrectState", f"Pool {pool_id} is STOPPING; start it once it is STOPPED.")
             if (ongoing := self._ongoing(record, "START_POOL", now)) is not None:
                 return ongoing
             active_at = record.active_from(now)
@@ -215,7 +211,7 @@ class PoolStore:
             record = self._changeable(pool_id, if_match, now, "deleted")
             state = record.state(now)
             if state not in AT_REST:
-                raise incorrect_state(f"Pool {pool_id} is {state}; stop it before deleting it.")
+                raise conflict(f"Pool {pool_id} is {state}; stop it before deleting it.")
             deleted_at = now + timing.stop_seconds
             record.schedule = [*_past(record, now), Event(now, DELETING), Event(deleted_at, DELETED)]
             record.revision += 1
@@ -241,7 +237,8 @@ class PoolStore:
     def clear(self) -> None:
         with self._lock:
             self._pools.clear()
-            self._tokens.clear()
+            for tokens in self._tokens.values():
+                tokens.clear()
 
     def _store(
         self, pool_id: str, details: dict[str, Any], owner: Principal, schedule: list[Event], now: float
@@ -268,7 +265,7 @@ class PoolStore:
             raise etag_mismatch(pool_id)
         state = record.state(now)
         if state in GONE:
-            raise incorrect_state(f"Pool {pool_id} is {state} and cannot be {action}.")
+            raise conflict(f"Pool {pool_id} is {state} and cannot be {action}.")
         return record
 
     def _operation(self, record: PoolRecord, operation: str, now: float, finishes_at: float) -> WorkRequest:
@@ -289,12 +286,10 @@ class PoolStore:
         return request if request.operation == operation and request.status(now) not in FINAL_STATUSES else None
 
     def _replayed(self, operation: str, retry_token: str | None, now: float) -> str | None:
-        token = self._tokens.get((operation, retry_token)) if retry_token else None
-        return token.result_id if token is not None and token.expires_at > now else None
+        return self._tokens[operation].created_by(retry_token, now)
 
     def _remember(self, operation: str, retry_token: str | None, result_id: str, now: float) -> None:
-        if retry_token:
-            self._tokens[(operation, retry_token)] = _Token(result_id, now + RETRY_TOKEN_TTL_SECONDS)
+        self._tokens[operation].remember(retry_token, result_id, now)
 
 
 def pool_defaults(details: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from airflow_provider_dataflow.testing.emulator.runs import RunStore
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
 from airflow_provider_dataflow.testing.emulator.stats import RequestCounters
+from airflow_provider_dataflow.testing.emulator.tag_namespaces import TagNamespaces
 from airflow_provider_dataflow.testing.emulator.work_requests import WorkRequestStore
 
 
@@ -45,6 +46,7 @@ class EmulatorState:
     counters: RequestCounters = field(default_factory=RequestCounters)
     principals: PrincipalServicesControl | None = None
     compartments: CompartmentScope = field(default_factory=CompartmentScope)
+    tag_namespaces: TagNamespaces = field(default_factory=TagNamespaces)
     pool_settings: PoolSettings = field(default_factory=lambda: PoolSettings(start_seconds=2.0, stop_seconds=0.5))
     limits: TenancyLimits = field(default_factory=TenancyLimits)
     work_requests: WorkRequestStore = field(init=False)
@@ -64,7 +66,7 @@ class EmulatorState:
 
     def reset(self) -> None:
         """Drop runs, applications, pools, work requests, faults, behaviours and the journal; keys, settings,
-        the OCPU limit, compartments and counters stay."""
+        the OCPU limit, compartments, tag namespaces and counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.pools.clear()
