@@ -222,3 +222,28 @@ def test_the_deadline_is_absolute_so_a_rebuilt_trigger_keeps_it(dataflow_conn: s
     payload = asyncio.run(_first_event(DataflowPoolTrigger(**kwargs)))
     assert (payload["status"], payload["pool"]["state"]) == ("timeout", "CREATING")
     assert len(control.journal()) == 1  # one read, then the deadline: not a fresh second of polling
+
+
+def test_a_run_queued_in_the_pool_waits_outside_its_timeout_then_runs(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl
+) -> None:
+    """The emulator's queue meets the run operator's: ACCEPTED with the pool's queue in lifecycleDetails,
+    then IN_PROGRESS; the time in the queue does not count against ``timeout``."""
+    from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+
+    control.register_pool(POOL_ID, COMPARTMENT, configurations=[{"shape": "VM.Standard.E4.Flex", "max": 2}])
+    control.add_behaviour(display_name_regex="^first$", run_seconds=2.0)
+    first = hook.create_run(run_details("first", pool_id=POOL_ID))
+    queued = DataflowInvokeRunOperator(
+        task_id="spark",
+        execute="oci://code@namespace/job.py",
+        display_name="queued",
+        pool_id=POOL_ID,
+        poll_interval=0.1,
+        timeout=1.5,  # less than the queue's 2 s plus the run's 0.8 s
+        deferrable=False,
+    )
+    result = queued.execute(task_context())
+    assert result["state"] == "SUCCEEDED"
+    assert hook.get_run(first["id"])["state"] == "SUCCEEDED"
+    assert result["time_created"] < hook.get_run(first["id"])["time_updated"]  # it was created while first ran
