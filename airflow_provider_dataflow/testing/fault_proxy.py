@@ -86,7 +86,7 @@ class _Link:
         else:
             self.client.close()
         if self.server is not None:
-            self.server.transport.abort()
+            self.server.close()  # a FIN: the server's side of a keep-alive connection ends quietly
 
 
 class FaultProxy:
