@@ -214,8 +214,14 @@ class EmulatorControl:
         """Answer 404 NotAuthorizedOrNotFound for creates and lists naming any other compartment; None: allow all."""
         self._call("PUT", "/compartments", {"compartmentIds": compartment_ids})
 
+    def set_tag_namespaces(self, namespaces: dict[str, list[str]] | None) -> None:
+        """Declare the tenancy's defined tags (namespace -> keys); creates and updates naming others get 400
+        RelatedResourceNotAuthorizedOrNotFound. None (the default) accepts every tag."""
+        self._call("PUT", "/tag-namespaces", {"tagNamespaces": namespaces})
+
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings and compartments."""
+        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings, compartments and
+        tag namespaces."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

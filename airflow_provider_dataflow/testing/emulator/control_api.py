@@ -50,6 +50,8 @@ class ControlApi:
             ("POST", re.compile(r"/applications"), self._register_application),
             ("GET", re.compile(r"/compartments"), self._get_compartments),
             ("PUT", re.compile(r"/compartments"), self._put_compartments),
+            ("GET", re.compile(r"/tag-namespaces"), self._get_tag_namespaces),
+            ("PUT", re.compile(r"/tag-namespaces"), self._put_tag_namespaces),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
             ("GET", re.compile(r"/principals"), self._principals),
@@ -172,6 +174,13 @@ class ControlApi:
             raise ValueError(f"compartmentIds must be a list of OCIDs, or null for every compartment; got {allowed!r}")
         self._state.compartments.set(allowed)
         return json_response(200, _compartments_json(self._state.compartments.allowed))
+
+    def _get_tag_namespaces(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
+
+    def _put_tag_namespaces(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.tag_namespaces.set(_object(request).get("tagNamespaces"))
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
 
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()

@@ -19,14 +19,12 @@ import pytest
 
 from airflow_provider_dataflow.exceptions import (
     DataflowClockSkewError,
-    DataflowRequestRejectedError,
     DataflowServiceError,
 )
 from airflow_provider_dataflow.hooks.client_pool import TIMEOUTS
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook, client_pool
 from airflow_provider_dataflow.hooks.operations import CallKind, get_run
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
-from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
 from airflow_provider_dataflow.pipeline.wait import wait_steps
 from airflow_provider_dataflow.testing.credentials import TestCredentials
@@ -231,33 +229,16 @@ def test_a_skewed_clock_fails_a_worker_call_naming_the_clock_without_reloading_t
     assert [entry["status"] for entry in control.journal()] == [401], "no reload: a new key cannot fix a clock"
 
 
-def _skewed_trigger_event(control: EmulatorControl) -> dict[str, Any]:
+def test_a_skewed_clock_ends_a_triggers_wait_and_the_resumed_task_with_the_error_naming_the_clock(
+    faulty_hook: DataflowHook, control: EmulatorControl, skewed_clock: float
+) -> None:
     run = control.create_runs(1, COMPARTMENT)[0]
-    trigger = DataflowRunTrigger(run, oci_conn_id=CONN_ID, poll_interval=0.2)
-    return asyncio.run(_first_event(trigger))
-
-
-def test_a_skewed_clock_ends_a_triggers_wait_with_an_error_naming_the_clock(
-    faulty_hook: DataflowHook, control: EmulatorControl, skewed_clock: float
-) -> None:
-    event = _skewed_trigger_event(control)
+    event = asyncio.run(_first_event(DataflowRunTrigger(run, oci_conn_id=CONN_ID, poll_interval=0.2)))
     assert event["status"] == "error"
-    assert "This machine's clock is -" in event["message"] and "Synchronise this machine's clock" in event["message"]
-    assert not WaitOutcome.from_event(event).failure.transient  # type: ignore[union-attr]
-    with pytest.raises(DataflowRequestRejectedError, match="This machine's clock is -"):
+    with pytest.raises(DataflowClockSkewError, match=r"This machine's clock is -(599|600|601) s off OCI's") as failed:
         _resume(event)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="provider bug (issue 21 item 3): the event carries a CallFailure (status, code), and resuming rebuilds "
-    "DataflowRequestRejectedError from it, so the task raises a different class than a worker's call does",
-)
-def test_a_task_resumed_after_a_skewed_clock_raises_the_clock_skew_error(
-    faulty_hook: DataflowHook, control: EmulatorControl, skewed_clock: float
-) -> None:
-    with pytest.raises(DataflowClockSkewError):
-        _resume(_skewed_trigger_event(control))
+    assert "Synchronise this machine's clock" in str(failed.value)
+    assert not failed.value.transient
 
 
 def _resume(event: dict[str, Any]) -> Any:
