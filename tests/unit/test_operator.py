@@ -105,18 +105,24 @@ def test_execute_complete_reports_a_timeout() -> None:
 
 
 def test_trigger_round_trips_through_serialize() -> None:
-    trigger = DataflowRunTrigger(
-        run_id="ocid1.dataflowrun.oc1..r",
-        oci_conn_id="c",
-        region="eu-frankfurt-1",
-        poll_interval=5,
-        target_states=["SUCCEEDED"],
-        deadline=1_900_000_000.0,
-        timeout=600,
-        cancel_on_kill=False,
-    )
-    classpath, kwargs = trigger.serialize()
+    given = {  # every argument, none at its default
+        "run_id": "ocid1.dataflowrun.oc1..r",
+        "oci_conn_id": "c",
+        "region": "eu-frankfurt-1",
+        "poll_interval": 5,
+        "target_states": ["SUCCEEDED"],
+        "deadline": 1_900_000_000.0,
+        "timeout": 600,
+        "cancel_on_kill": False,
+        "compartment_id": "ocid1.compartment.oc1..c",
+        "pool_id": "ocid1.dataflowpool.oc1..p",
+        "pool_queue_deadline": 1_800_000_000.0,
+        "pool_queue_timeout": 300,
+        "end_from_trigger": True,
+    }
+    classpath, kwargs = DataflowRunTrigger(**given).serialize()  # type: ignore[arg-type]
     assert classpath == "airflow_provider_dataflow.triggers.dataflow.DataflowRunTrigger"
+    assert kwargs == given, "a triggerer rebuilds the trigger from these alone"
     rebuilt = DataflowRunTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     json.dumps(kwargs)  # only plain JSON types: nothing that fails at defer time
@@ -210,12 +216,18 @@ def test_end_from_trigger_falls_back_to_the_worker_when_listeners_are_installed(
 ) -> None:
     """Airflow refuses a DAG whose task has end_from_trigger=True while a listener (OpenLineage) is
     installed; the operator turns it off then, so the DAG still imports, and the task resumes on a worker."""
+    from airflow.dag_processing import dagbag
     from airflow.listeners import listener
+    from airflow.sdk import DAG
 
-    monkeypatch.setattr(listener, "get_listener_manager", lambda: SimpleNamespace(has_listeners=listeners))
-    op = _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=True, end_from_trigger=True)
+    for module in (listener, dagbag):
+        monkeypatch.setattr(module, "get_listener_manager", lambda: SimpleNamespace(has_listeners=listeners))
+    with DAG(dag_id="listened", schedule=None) as dag:
+        op = _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=True, end_from_trigger=True)
     assert op.end_from_trigger is not listeners
-    assert getattr(op, "end_from_trigger", False) is not listeners, "what Airflow's DagBag checks"
+    bag = dagbag.DagBag(dag_folder="/nonexistent", collect_dags=False)
+    bag.bag_dag(dag)  # what Airflow does with each DAG a file defines: it raises for a refused one
+    assert list(bag.dags) == ["listened"]
 
 
 def test_end_from_trigger_needs_a_trigger() -> None:

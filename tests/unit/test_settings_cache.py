@@ -35,7 +35,7 @@ async def test_entries_expire_and_failures_are_not_cached() -> None:
         raise RuntimeError("connection not found")
 
     fresh: AsyncTtlCache[str, int] = AsyncTtlCache(ttl=60)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="connection not found"):
         await fresh.get("conn", broken)
 
     async def fixed() -> int:
