@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -140,7 +139,8 @@ def test_connection_test_lists_runs_in_the_compartment(dataflow_conn: str, contr
 
 
 def test_missing_connection_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     monkeypatch.delenv("AIRFLOW_CONN_NOT_THERE", raising=False)
-    with pytest.raises(Exception, match="not_there"):
+    with pytest.raises(AirflowNotFoundException, match="The conn_id `not_there` isn't defined"):
         DataflowHook("not_there").settings  # noqa: B018 - reading the property fetches the connection
-    assert os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION") is None

@@ -90,8 +90,29 @@ def test_the_deadline_counts_from_the_runs_creation_on_both_paths(
         retry.execute(task_context(try_number=2, store=store))  # type: ignore[arg-type]
     worker_deadline = deferred.value.trigger.deadline  # type: ignore[attr-defined]
     assert worker_deadline == pytest.approx(created + 600, abs=0.01)
+
+    submitting = _operator(display_name="long", start_from_trigger=True, timeout=600)
+    trigger = DataflowSubmitRunTrigger(**(submitting.start_trigger_args.trigger_kwargs or {}))  # type: ignore[union-attr]
+    ti = _runtime_ti()
+    ti.try_number = 2
+    trigger.task_instance = ti  # type: ignore[assignment]
+    assert asyncio.run(_deadline_once_waiting(trigger)) == pytest.approx(created + 600, abs=0.01)
     assert len(control.runs()) == 1
     hook.cancel_run(run["id"])
+
+
+async def _deadline_once_waiting(trigger: DataflowSubmitRunTrigger) -> float:
+    """The deadline the submit trigger waits with, once it has found (or created) its run."""
+    waiting = asyncio.ensure_future(_first_event(trigger))
+    try:
+        for _ in range(200):
+            if trigger.deadline is not None:
+                return trigger.deadline
+            await asyncio.sleep(0.05)
+        raise AssertionError("the submit trigger never started waiting")
+    finally:
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
 
 
 class _RuntimeTaskInstance(SimpleNamespace):

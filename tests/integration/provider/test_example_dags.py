@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,6 @@ def dag_bag(airflow_db: None) -> Any:
         from airflow.models.dagbag import DagBag
 
     return DagBag(dag_folder=str(EXAMPLE_DAGS))
-
-
-@pytest.fixture
-def quiet_emulator(control: EmulatorControl) -> Iterator[EmulatorControl]:
-    yield control
 
 
 def test_every_example_dag_imports_without_errors(dag_bag: Any) -> None:
@@ -181,6 +175,9 @@ def test_a_retry_reattaches_to_the_run_of_the_failed_attempt(
     _configure(dag.get_task("word_count"), monkeypatch, deferrable=False, retries=1, retry_delay=timedelta(0))
     dag_run = dag.test()
     assert dag_run.state == "success"
+    assert [fault["applied"] for fault in control.faults()] == [1], "the first wait met the 400"
+    (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "word_count"]
+    assert ti.try_number == 2
     (run,) = control.runs()
     assert task_result(dag_run, "word_count")["id"] == run["id"]
 

@@ -80,14 +80,17 @@ def test_a_deferred_wait_survives_a_key_rotation_mid_wait(
             for _ in range(3)
         ]
         await asyncio.sleep(1.0)  # every trigger has signed with the old key by now
-        await asyncio.to_thread(_rotate, old_key, control, monkeypatch, emulator)
+        new_key.append(await asyncio.to_thread(_rotate, old_key, control, monkeypatch, emulator))
         events = await asyncio.wait_for(asyncio.gather(*waits), 30)
         assert {(event["status"], event["run"]["state"]) for event in events} == {("done", "SUCCEEDED")}
         return events[0]
 
+    new_key: list[TestCredentials] = []
     event = asyncio.run(scenario())
     assert event["status"] == "done" and event["run"]["state"] == "SUCCEEDED", event
     assert [r["id"] for r in control.runs()] == [run["id"]]
+    reads = [(e["key_id"], e["status"]) for e in control.journal() if e["path"].endswith(run["id"])]
+    assert (old_key.key_id, 401) in reads and (new_key[0].key_id, 200) in reads, "the wait went on across the rotation"
 
 
 def test_forgotten_credentials_leave_no_client_behind_for_the_rotated_key(

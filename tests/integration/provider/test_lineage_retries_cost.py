@@ -271,7 +271,7 @@ def test_limit_exceeded_on_create_is_retried_then_succeeds_and_reports_cost(
     assert cost["ocpu_hours"] == pytest.approx(run["totalOCpu"] * cost["run_seconds"] / 3600, abs=1e-6)
     assert cost["data_read_in_bytes"] == run["dataReadInBytes"]
     assert cost["data_written_in_bytes"] == run["dataWrittenInBytes"]
-    assert cost["queue_seconds"] >= 0
+    assert cost["queue_seconds"] == pytest.approx(control.settings()["acceptedSeconds"], abs=0.002), "ACCEPTED so long"
     cost_lines = [line for line in capfd.readouterr().out.splitlines() if "OCPU-hours" in line]
     assert cost_lines and f"Data Flow run {run['id']} SUCCEEDED" in cost_lines[-1]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -186,9 +189,14 @@ def test_synchronous_wait_survives_fifty_transient_errors_in_a_row(
 
 def test_on_kill_during_the_synchronous_wait_cancels_the_run(dataflow_conn: str, control: EmulatorControl) -> None:
     control.add_behaviour(display_name_regex="^killed$", run_seconds=60)
-    operator = _operator(display_name="killed", asynchronous=True)
-    operator.execute(task_context())
-    operator.on_kill()  # what Airflow calls when the task is killed or marked failed
+    operator = _operator(display_name="killed")
+    with ThreadPoolExecutor(1) as worker:
+        waiting = worker.submit(operator.execute, task_context())
+        _until(lambda: any(e["method"] == "GET" and "/runs/" in e["path"] for e in control.journal()))
+        assert not waiting.done(), "the task is in its synchronous wait"
+        operator.on_kill()  # what Airflow calls, beside the waiting execute, when the task is killed or marked failed
+        with pytest.raises(DataflowRunError, match="ended CANCELED"):
+            waiting.result(timeout=30)
     (run,) = control.runs()
     assert run["lifecycleState"] == "CANCELED"
 
@@ -210,3 +218,10 @@ def test_a_409_on_the_cancel_of_a_running_run_is_not_taken_for_its_end(
     (run,) = control.runs()
     assert run["lifecycleState"] in ("CANCELING", "CANCELED")
     assert [fault["applied"] for fault in control.faults()] == [1]
+
+
+def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    give_up = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < give_up, f"not reached within {seconds} s"
+        time.sleep(0.05)

@@ -266,7 +266,8 @@ def test_lists_failing_for_long_hand_every_wait_back_to_its_own_reads(
 
     assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
     assert _calls(control)["get"] >= len(runs), "each run was read on its own"
-    assert all(entry["status"] == 503 for entry in control.journal() if entry["path"].endswith("/runs"))
+    lists = [entry["status"] for entry in control.journal() if entry["path"].endswith("/runs")]
+    assert lists and set(lists) == {503}, "the watcher listed, and every list failed"
 
 
 def test_the_watcher_logs_to_the_triggerer_not_to_the_trigger_that_started_it(
@@ -302,7 +303,10 @@ def test_the_watcher_logs_to_the_triggerer_not_to_the_trigger_that_started_it(
 def test_a_watcher_that_always_crashes_still_leaves_each_wait_at_its_own_pace(
     hook: DataflowHook, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    crashed: list[int] = []
+
     async def crashes(*args: Any) -> dict[str, Any]:
+        crashed.append(1)
         raise RuntimeError("a bug in the watcher")
 
     monkeypatch.setattr(watcher_module, "snapshot_active_runs", crashes)
@@ -313,5 +317,6 @@ def test_a_watcher_that_always_crashes_still_leaves_each_wait_at_its_own_pace(
     payloads = asyncio.run(_first_payloads([_trigger(run) for run in runs]))
 
     assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
+    assert crashed, "the waits went through the watcher"
     # ~1.8 s of waiting at poll_interval=0.2 is ~10 reads per run; handed back at once it would be hundreds.
     assert _calls(control)["get"] <= len(runs) * 14, _calls(control)
