@@ -16,7 +16,7 @@ import pytest
 from oci.data_flow import DataFlowClient as Client
 
 from airflow_provider_dataflow.testing.credentials import TestCredentials, generate_test_credentials
-from airflow_provider_dataflow.testing.emulator import EmulatorControl, EmulatorControlError
+from airflow_provider_dataflow.testing.emulator import DataflowEmulator, EmulatorControl, EmulatorControlError
 from airflow_provider_dataflow.testing.emulator.__main__ import _parse_args
 
 from .conftest import ClientFactory
@@ -71,7 +71,7 @@ def test_the_cli_serves_the_sdk_and_stops_on_sigterm(
 
 
 def test_reset_drops_everything_but_keys_and_settings(
-    client: Client, control: EmulatorControl, compartment_id: str
+    client: Client, control: EmulatorControl, emulator: DataflowEmulator, compartment_id: str
 ) -> None:
     details = oci.data_flow.models.CreateRunDetails(compartment_id=compartment_id, execute="oci://b@n/job.py")
     client.create_run(details, opc_retry_token="kept-across-reset?")
@@ -80,6 +80,7 @@ def test_reset_drops_everything_but_keys_and_settings(
     control.add_fault(path_regex="/nothing", status=500)
     control.reset()
     assert (control.runs(), control.journal(), control.faults()) == ([], [], [])
+    assert _behaviour_ids(emulator) == []
     assert control.settings()["runSeconds"] == 7
     run = client.create_run(details, opc_retry_token="kept-across-reset?").data  # keys still trusted
     assert [r["id"] for r in control.runs()] == [run.id]
@@ -111,16 +112,21 @@ def test_bad_control_calls_are_rejected_with_the_reason(control: EmulatorControl
         control.register_key("some/key/id", "not a pem")
 
 
-def test_behaviours_and_faults_can_be_removed_one_by_one(control: EmulatorControl) -> None:
+def test_behaviours_and_faults_can_be_removed_one_by_one(control: EmulatorControl, emulator: DataflowEmulator) -> None:
     kept = control.add_behaviour(display_name_regex="^kept$")
     dropped = control.add_behaviour(display_name_regex="^dropped$")
     control.remove_behaviour(dropped)
+    assert _behaviour_ids(emulator) == [kept]
+    kept_fault = control.add_fault(path_regex="/applications", status=503)
     fault = control.add_fault(path_regex="/runs", status=503)
     control.remove_fault(fault)
-    assert control.faults() == []
+    assert [rule["id"] for rule in control.faults()] == [kept_fault]
     with pytest.raises(EmulatorControlError, match="404"):
         control.remove_behaviour(dropped)
-    assert kept != dropped
+
+
+def _behaviour_ids(emulator: DataflowEmulator) -> list[str]:
+    return [behaviour.id for behaviour in emulator.state.behaviours.all()]
 
 
 def test_credentials_describe_an_airflow_connection(credentials: TestCredentials) -> None:

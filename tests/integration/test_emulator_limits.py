@@ -40,7 +40,10 @@ def test_ended_runs_give_their_ocpus_back(
     control: EmulatorControl, create_run: RunMaker, wait_for_state: StateWaiter
 ) -> None:
     control.set_ocpu_limit(2)
-    wait_for_state(create_run().id)
+    running = create_run()
+    with pytest.raises(oci.exceptions.ServiceError, match="LimitExceeded"):
+        create_run()  # the limit is held while the first run lives
+    wait_for_state(running.id)
     assert create_run().lifecycle_state == "ACCEPTED"
 
 
@@ -84,5 +87,6 @@ def test_raising_the_limit_lets_waiting_runs_start(
     control.set_ocpu_limit(2)
     create_run()
     queued = create_run(execute=QUEUED)
+    assert queued.lifecycle_details.startswith("Waiting for OCPUs"), "it waits for the limit before it is raised"
     assert control.set_ocpu_limit(None) == {"ocpus": None}
     assert wait_for_state(queued.id, states=("IN_PROGRESS",)).lifecycle_details is None

@@ -110,12 +110,14 @@ def test_acquire_quota_timeout_fails_a_queued_run_as_a_capacity_failure(
     )
 
 
-@pytest.mark.parametrize("value", ["1h", "30m", "45min", "1.5h"])
+@pytest.mark.parametrize(("value", "minutes"), [("1h", 60), ("30m", 30), ("45min", 45), ("1.5h", 90)])
 def test_acquire_quota_timeout_takes_hours_and_minutes(
-    control: EmulatorControl, compartment_id: str, pooled_run: RunMaker, value: str
+    control: EmulatorControl, compartment_id: str, pooled_run: RunMaker, value: str, minutes: int
 ) -> None:
     _register(control, compartment_id, state="STOPPED")
-    assert pooled_run(execute=_with_timeout(value)).lifecycle_state == "ACCEPTED"
+    run = pooled_run(execute=_with_timeout(value))
+    assert run.lifecycle_state == "ACCEPTED"
+    assert f"(spark.dataflow.acquireQuotaTimeout {minutes}m)" in run.lifecycle_details
 
 
 def test_a_bad_acquire_quota_timeout_is_a_400(

@@ -155,12 +155,12 @@ def test_start_and_stop_wait_through_their_work_requests(
     assert (work.time_finished - work.time_accepted).total_seconds() == pytest.approx(0.4, abs=0.01)  # the cold start
     active = client.get_pool(pool.id).data
     assert active.lifecycle_state == "ACTIVE"
-    assert active.pool_metrics.time_last_started is not None
+    assert work.time_accepted <= active.pool_metrics.time_last_started <= work.time_finished, "during the start"
     stopped = composite.stop_pool_and_wait_for_state(pool.id, wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT)
     assert stopped.data.status == "SUCCEEDED"
     final = client.get_pool(pool.id).data
     assert final.lifecycle_state == "STOPPED"
-    assert final.pool_metrics.time_last_stopped is not None
+    assert stopped.data.time_accepted <= final.pool_metrics.time_last_stopped <= stopped.data.time_finished
 
 
 def test_a_starting_pool_is_creating_and_a_second_start_joins_the_first(

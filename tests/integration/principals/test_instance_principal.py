@@ -127,3 +127,5 @@ def test_the_sdk_refreshes_ahead_of_expiry_once_per_refresh_for_all_threads(
     assert {entry["status"] for entry in journal} == {200}  # no call ever carried an expired token
     refreshes = principals.issued(PrincipalService.FEDERATION) - issued_before
     print(f"\ninstance_principal, 62 s tokens, 4 threads: {len(journal)} calls, {refreshes} tokens issued")
+    tokens = {entry["key_id"] for entry in journal}
+    assert refreshes <= len(tokens) <= refreshes + 1, "one token per refresh for all four threads (and the first)"
