@@ -98,9 +98,13 @@ def test_execute_complete_fails_with_state_and_lifecycle_details() -> None:
 
 
 def test_execute_complete_reports_a_timeout() -> None:
+    from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
+
     op = _operator(log_tail_lines=0)
-    event = {"status": "timeout", "run": {**RUN, "state": "CANCELED"}, "message": "did not finish within"}
-    with pytest.raises(DataflowRunTimeoutError, match="did not finish within"):
+    canceled = {**RUN, "state": "CANCELED"}
+    event = WaitOutcome.timed_out(canceled, "within the operator's timeout (600 s)", cancelled=True).to_event()
+    message = r"Data Flow run ocid1.dataflowrun.oc1.iad.r1 did not finish within the operator's timeout \(600 s\); "
+    with pytest.raises(DataflowRunTimeoutError, match=message + r"cancelled it \(state CANCELED\)\.$"):
         op.execute_complete({}, event)
 
 

@@ -70,8 +70,9 @@ def test_an_error_event_from_an_earlier_release_still_resumes(dataflow_conn: str
     from airflow_provider_dataflow.exceptions import DataflowServiceError
 
     old_event = {"status": "error", "run_id": "ocid1.dataflowrun.oc1..gone", "message": "Could not get run: 404"}
-    with pytest.raises(DataflowServiceError, match="Could not get run: 404"):
+    with pytest.raises(DataflowServiceError, match="Could not get run: 404") as raised:
         _operator().execute_complete(task_context(), old_event)  # type: ignore[arg-type]
+    assert type(raised.value) is DataflowServiceError and not raised.value.transient
 
 
 def test_the_deadline_counts_from_the_runs_creation_on_both_paths(
