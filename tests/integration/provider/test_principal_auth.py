@@ -368,7 +368,8 @@ def test_an_unreachable_credential_service_fails_the_task_naming_the_mode_withou
     message = str(raised.value)
     print(f"\n{mode}: failed after {elapsed:.1f} s: {message}")
     assert f"auth_type {auth_type(mode)}" in message and check in message
-    assert "dynamic group" in message or "workload" in message
+    iam_policy = "principal.type = 'workload'" if mode == WORKLOAD_IDENTITY else "matched by a dynamic group"
+    assert iam_policy in message, "the IAM policy the mode needs"
     assert not raised.value.transient
     assert elapsed < TIME_BOUND_SECONDS
     assert control.journal() == [], "nothing reached Data Flow, signed by another mode or otherwise"
