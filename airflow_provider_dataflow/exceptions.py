@@ -65,3 +65,28 @@ class DataflowLimitExceededError(DataflowServiceError, DataflowCapacityError):
 
 class DataflowRequestRejectedError(DataflowServiceError):
     """400 InvalidParameter, 401 or 404 NotAuthorizedOrNotFound: the same request fails again."""
+
+
+class DataflowClockSkewError(DataflowRequestRejectedError):
+    """401 because this machine's clock is more than 5 minutes off OCI's: no credential fixes it."""
+
+
+LIMIT_CODES = frozenset({"LimitExceeded", "QuotaExceeded"})
+
+
+def service_error(
+    message: str,
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    transient: bool = False,
+    retry_after: float | None = None,
+) -> DataflowServiceError:
+    """The exception for a failed call, its class chosen by the answer: 400 LimitExceeded/QuotaExceeded is
+    capacity, other 400s, 401 and 404 are rejections, the rest a plain service error."""
+    cls: type[DataflowServiceError] = DataflowServiceError
+    if status == 400 and code in LIMIT_CODES:
+        cls = DataflowLimitExceededError
+    elif status in (400, 401, 404) and not transient:
+        cls = DataflowRequestRejectedError
+    return cls(message, status=status, code=code, transient=transient, retry_after=retry_after)

@@ -29,6 +29,7 @@ class ConnectionSettings:
     auth_type: AuthType
     region: str | None = None
     service_endpoint: str | None = None
+    log_search_endpoint: str | None = None
     compartment_id: str | None = None
     console_url_template: str | None = None
     tenancy: str | None = None
@@ -63,6 +64,7 @@ class ConnectionSettings:
             auth_type=auth_type,
             region=region or extra.get("region") or None,
             service_endpoint=extra.get("service_endpoint") or None,
+            log_search_endpoint=extra.get("log_search_endpoint") or None,
             compartment_id=extra.get("compartment_id") or None,
             console_url_template=extra.get("console_url_template") or None,
             tenancy=extra.get("tenancy") or None,

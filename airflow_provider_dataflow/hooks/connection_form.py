@@ -68,6 +68,12 @@ CONNECTION_FIELDS: dict[str, Any] = {
         "Override the endpoint: other realms, private endpoints, or the local emulator.",
         "https://dataflow.us-ashburn-1.oci.oraclecloud.com",
     ),
+    "log_search_endpoint": _text(
+        "Logging Search endpoint",
+        "Where streamed Spark logs are searched (OCI Logging Search); empty: the region's, or the service "
+        "endpoint above when that is set (the local emulator serves both).",
+        "https://logging.us-ashburn-1.oci.oraclecloud.com",
+    ),
     "console_url_template": _text(
         "Console URL template",
         "Run page for the console link, with {run_id} and {region}; derived from the region when empty.",

@@ -9,40 +9,45 @@ files that import the operator parse fast.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from airflow_provider_dataflow.compat import BaseHook, amask_secret, aread_connection, mask_secret
-from airflow_provider_dataflow.exceptions import DataflowServiceError
+from airflow_provider_dataflow.exceptions import DataflowClockSkewError, DataflowServiceError
 from airflow_provider_dataflow.hooks import operations
 from airflow_provider_dataflow.hooks.auth import ConnectionSettings, build_config_and_signer, refused_hint
 from airflow_provider_dataflow.hooks.client_pool import ClientPool
-from airflow_provider_dataflow.hooks.operations import APPLICATION_LOGS, Operation, run_attributes
-from airflow_provider_dataflow.hooks.rate_limit import limiter_for
+from airflow_provider_dataflow.hooks.operations import APPLICATION_LOGS, Operation, Service, run_attributes
+from airflow_provider_dataflow.hooks.rate_limit import budget_for
 from airflow_provider_dataflow.hooks.service_errors import classify_failure
 from airflow_provider_dataflow.hooks.settings_cache import AsyncTtlCache
 
 __all__ = ["APPLICATION_LOGS", "DataflowHook"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
-def new_client(settings: ConnectionSettings, credentials: tuple[dict[str, Any], Any]) -> Any:
-    """A ``DataFlowClient`` without the SDK's process-wide circuit breaker.
+def new_client(settings: ConnectionSettings, credentials: tuple[dict[str, Any], Any], service: Service) -> Any:
+    """A ``DataFlowClient`` (or ``LogSearchClient``) without the SDK's process-wide circuit breaker.
 
     The default breaker opens after 10 consecutive 429/5xx answers *across all clients in the
     process*; in a triggerer watching many runs that would fail unrelated tasks. Our wait loops
-    back off on their own instead.
+    back off on their own instead. Timeouts are set per call, by its kind (``client_pool.TIMEOUTS``).
     """
     import oci
 
     config, signer = credentials
     kwargs: dict[str, Any] = {
         "signer": signer,
-        "timeout": (10.0, 60.0),
         "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
     }
+    if service is Service.LOG_SEARCH:
+        if endpoint := settings.log_search_endpoint or settings.service_endpoint:
+            kwargs["service_endpoint"] = endpoint
+        return oci.loggingsearch.LogSearchClient(config, **kwargs)
     if settings.service_endpoint:
         kwargs["service_endpoint"] = settings.service_endpoint
     return oci.data_flow.DataFlowClient(config, **kwargs)
@@ -66,6 +71,11 @@ def _retry_strategy(sdk_retries: bool) -> Any:
     import oci
 
     return oci.retry.DEFAULT_RETRY_STRATEGY if sdk_retries else oci.retry.NoneRetryStrategy()
+
+
+def _refused(error: DataflowServiceError) -> bool:
+    """A 401 that a reloaded connection may cure (a rotated key, a renewed token); not a skewed clock."""
+    return error.status == 401 and not isinstance(error, DataflowClockSkewError)
 
 
 class DataflowHook(BaseHook):
@@ -111,9 +121,12 @@ class DataflowHook(BaseHook):
     async def asettings(self) -> ConnectionSettings:
         """The connection's settings, looked up once per process and connection for all triggers."""
         if self._settings is None:
-            key = (self.oci_conn_id, self.region)
-            self._settings = await _async_settings.get(key, self._aload_settings)
+            self._settings = await _async_settings.get(self._settings_key, self._aload_settings)
         return self._settings
+
+    @property
+    def _settings_key(self) -> tuple[str, str | None]:
+        return (self.oci_conn_id, self.region)
 
     async def _aload_settings(self) -> ConnectionSettings:
         """Airflow's async lookup, and the extra read without a blocking call to the supervisor on the
@@ -123,6 +136,18 @@ class DataflowHook(BaseHook):
         for secret in settings.secrets():
             await amask_secret(secret)
         return settings
+
+    def _reload(self, refused: ConnectionSettings) -> None:
+        """After a 401: read the connection again (a rotated key) and build its credentials anew."""
+        self._settings = None
+        client_pool().forget(refused)
+        log.info("OCI refused connection %r's credentials (401); reloading the connection once", self.oci_conn_id)
+
+    async def _areload(self, refused: ConnectionSettings) -> None:
+        """``_reload`` for the event loop: the triggers refused together share one lookup."""
+        self._settings = await _async_settings.replace(self._settings_key, refused, self._aload_settings)
+        if self._settings is not refused:
+            client_pool().forget(refused)
 
     @property
     def client(self) -> Any:
@@ -136,37 +161,66 @@ class DataflowHook(BaseHook):
     # -- the two call paths ----------------------------------------------------------------------
 
     def call(self, operation: Operation[T], *, sdk_retries: bool = False) -> T:
-        """Perform ``operation`` from a worker (blocking); failures raise ``DataflowServiceError``."""
+        """Perform ``operation`` from a worker (blocking); failures raise ``DataflowServiceError``.
+
+        A 401 reloads the connection and tries once more before it counts: a key rotated while the task
+        waited is picked up instead of failing the task and leaving its run behind.
+        """
         try:
-            return operation.run(self.client, _retry_strategy(sdk_retries))
+            return self._perform(operation, sdk_retries)
+        except DataflowServiceError as error:
+            if not _refused(error):
+                raise
+            self._reload(self.settings)
+        return self._perform(operation, sdk_retries)
+
+    def _perform(self, operation: Operation[T], sdk_retries: bool) -> T:
+        settings = self.settings
+        try:
+            return client_pool().perform(
+                settings,
+                operation.kind,
+                lambda client: operation.run(client, _retry_strategy(sdk_retries)),
+                operation.service,
+            )
         except DataflowServiceError:
             raise
         except Exception as exc:
-            raise classify_failure(exc, doing=operation.doing, auth_hint=self._refused_hint()) from exc
+            raise classify_failure(exc, doing=operation.doing, auth_hint=refused_hint(settings)) from exc
 
     async def acall(self, operation: Operation[T]) -> T:
         """Perform ``operation`` from the event loop: one attempt, in a place of its kind (as many as that
-        kind's threads), then within the endpoint's shared request budget. A 429 lowers the budget for
-        every caller in the process."""
+        kind's threads), within the endpoint's request budget. A 429 slows down that kind of call for
+        every caller in the process; a 401 reloads the connection once, as ``call`` does."""
         settings = await self.asettings()
-        limiter = limiter_for(settings.service_endpoint or f"dataflow.{settings.region}")
-        pool = client_pool()
-        async with pool.slot(operation.kind):
-            await limiter.acquire()
-            try:
-                return await pool.call(
-                    settings, operation.kind, lambda client: operation.run(client, _retry_strategy(False))
-                )
-            except DataflowServiceError:
+        try:
+            return await self._aperform(operation, settings)
+        except DataflowServiceError as error:
+            if not _refused(error):
                 raise
-            except Exception as exc:
-                error = classify_failure(exc, doing=operation.doing, auth_hint=refused_hint(settings))
-                if error.status == 429:
-                    limiter.throttled(error.retry_after)
-                raise error from exc
+            await self._areload(settings)
+        return await self._aperform(operation, await self.asettings())
 
-    def _refused_hint(self) -> str | None:
-        return refused_hint(self._settings) if self._settings is not None else None
+    async def _aperform(self, operation: Operation[T], settings: ConnectionSettings) -> T:
+        endpoint = settings.service_endpoint or f"{operation.service.value}.{settings.region}"
+        if operation.service is Service.LOG_SEARCH:
+            endpoint = settings.log_search_endpoint or endpoint
+        budget = budget_for(endpoint)
+        try:
+            return await client_pool().call(
+                settings,
+                operation.kind,
+                lambda client: operation.run(client, _retry_strategy(False)),
+                admitted=lambda: budget.acquire(operation.kind),
+                service=operation.service,
+            )
+        except DataflowServiceError:
+            raise
+        except Exception as exc:
+            error = classify_failure(exc, doing=operation.doing, auth_hint=refused_hint(settings))
+            if error.status == 429:
+                budget.throttled(operation.kind, error.retry_after)
+            raise error from exc
 
     # -- for DAG authors' own code (the SDK's retries) -----------------------------------------
 
@@ -218,8 +272,8 @@ class DataflowHook(BaseHook):
         return self.call(operations.update_run(run_id, changes), sdk_retries=True)
 
     def cancel_run(self, run_id: str) -> bool:
-        """Ask the service to cancel; False when the run had already ended (409 IncorrectState)."""
-        return self.call(operations.cancel_run(run_id), sdk_retries=True)
+        """Ask the service to cancel (one attempt); False when the run had already ended."""
+        return self.call(operations.cancel_run(run_id))
 
     async def acancel_run(self, run_id: str) -> bool:
         """``cancel_run`` from the event loop; one attempt."""

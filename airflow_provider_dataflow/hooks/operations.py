@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from airflow_provider_dataflow.runs.states import RunState
+
 T = TypeVar("T")
 
 # SDK attribute name -> Terraform's ``oci_dataflow_invoke_run`` attribute name, where they differ.
@@ -26,29 +28,38 @@ LIST_PAGE_LIMIT = 1000  # the service's maximum
 
 
 class CallKind(str, Enum):
-    """Kinds of call with a thread pool and concurrency of their own in the triggerer, so a slow kind
-    (throttled creates, a long search) never holds the threads that waits need."""
+    """Kinds of call with a thread pool, a request budget and timeouts of their own, so a slow or throttled
+    kind (creates answered 429, a long search) never holds the threads or the budget that waits need."""
 
     POLL = "poll"  # reads a wait depends on: a run, a page of the shared watcher's snapshot
     SUBMIT = "submit"  # create a run, read its application
     SEARCH = "search"  # find the run an earlier attempt started
     CANCEL = "cancel"
-    READ = "read"  # everything else: logs, updates, connection tests
+    LOGS = "logs"  # OCI Logging searches for a running job's lines
+    READ = "read"  # everything else: run logs, updates, connection tests
+
+
+class Service(str, Enum):
+    """Which OCI client performs an operation (both signed with the connection's credentials)."""
+
+    DATA_FLOW = "data_flow"
+    LOG_SEARCH = "log_search"
 
 
 @dataclass(frozen=True)
 class Operation(Generic[T]):
-    """One Data Flow call: ``run(client, retry_strategy)`` returns plain data; ``doing`` names it in errors."""
+    """One call: ``run(client, retry_strategy)`` returns plain data; ``doing`` names it in errors."""
 
     kind: CallKind
     doing: str
     run: Callable[[Any, Any], T]
+    service: Service = Service.DATA_FLOW
 
 
 def get_run(run_id: str, kind: CallKind = CallKind.POLL) -> Operation[dict[str, Any]]:
     def call(client: Any, retry: Any) -> dict[str, Any]:
         response = client.get_run(run_id, retry_strategy=retry)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        return run_attributes(response.data)
 
     return Operation(kind, f"get run {run_id}", call)
 
@@ -68,13 +79,17 @@ def create_run(
         if opc_parent_rpt_url:
             kwargs["opc_parent_rpt_url"] = opc_parent_rpt_url
         response = client.create_run(_create_run_details(details), **kwargs)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        return run_attributes(response.data)
 
     return Operation(CallKind.SUBMIT, "create a Data Flow run", call)
 
 
 def cancel_run(run_id: str) -> Operation[bool]:
-    """True once the service accepted the cancel; False when the run had already ended (409)."""
+    """True once the service accepted the cancel; False when the run had already ended.
+
+    A 409 alone does not say the run ended (the service may refuse to cancel a run it is still starting),
+    so the run is read: a terminal run means "already ended"; otherwise the 409 is raised as it came.
+    """
 
     def call(client: Any, retry: Any) -> bool:
         import oci
@@ -82,12 +97,17 @@ def cancel_run(run_id: str) -> Operation[bool]:
         try:
             client.delete_run(run_id, retry_strategy=retry)
         except oci.exceptions.ServiceError as err:
-            if err.status == 409:
+            if err.status == 409 and _has_ended(client.get_run(run_id, retry_strategy=retry).data.lifecycle_state):
                 return False
             raise
         return True
 
     return Operation(CallKind.CANCEL, f"cancel run {run_id}", call)
+
+
+def _has_ended(state: str) -> bool:
+    parsed = RunState.parse(state)
+    return parsed is not None and parsed.is_terminal()
 
 
 def list_runs_page(
@@ -116,13 +136,15 @@ def get_application(application_id: str) -> Operation[dict[str, Any]]:
 
 
 def update_run(run_id: str, changes: Mapping[str, Any]) -> Operation[dict[str, Any]]:
+    """``changes``: the UpdateRunDetails fields (tags, max duration, idle timeout); a write, so a submit kind."""
+
     def call(client: Any, retry: Any) -> dict[str, Any]:
         from oci.data_flow.models import UpdateRunDetails
 
-        response = client.update_run(run_id, UpdateRunDetails(**changes), retry_strategy=retry)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        response = client.update_run(UpdateRunDetails(**changes), run_id, retry_strategy=retry)
+        return run_attributes(response.data)
 
-    return Operation(CallKind.READ, f"update run {run_id}", call)
+    return Operation(CallKind.SUBMIT, f"update run {run_id}", call)
 
 
 def list_run_logs(run_id: str) -> Operation[list[dict[str, Any]]]:
@@ -170,14 +192,14 @@ def list_runs_limited(compartment_id: str, limit: int) -> Operation[int]:
     return Operation(CallKind.READ, f"list runs in compartment {compartment_id}", call)
 
 
-def run_attributes(run: Any, opc_request_id: str | None = None) -> dict[str, Any]:
-    """An SDK ``Run`` or ``RunSummary`` as a JSON-safe dict under Terraform's attribute names (XCom, events)."""
+def run_attributes(run: Any) -> dict[str, Any]:
+    """An SDK ``Run`` or ``RunSummary`` as a JSON-safe dict under Terraform's attribute names (XCom, events).
+
+    ``opc_request_id`` is the run's own: the id of the request that created it, which its Spark logs carry.
+    """
     from oci.util import to_dict
 
-    attributes = {_TERRAFORM_NAMES.get(key, key): value for key, value in to_dict(run).items()}
-    if opc_request_id is not None:
-        attributes["opc_request_id"] = opc_request_id
-    return attributes
+    return {_TERRAFORM_NAMES.get(key, key): value for key, value in to_dict(run).items()}
 
 
 def _create_run_details(details: Mapping[str, Any]) -> Any:

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dataflow.exceptions import service_error
 from airflow_provider_dataflow.hooks.auth_type import AuthType
-from airflow_provider_dataflow.runs.failures import CallFailure
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.exceptions import DataflowServiceError
@@ -84,7 +84,7 @@ def credential_error(settings: ConnectionSettings, exc: BaseException, doing: st
         f"OCI auth_type {settings.auth_type.value} (connection {settings.conn_id!r}) failed {doing}: "
         f"{_describe(exc)}. Check: {advice(settings)}. No other auth mode is tried."
     )
-    return CallFailure(message, status if isinstance(status, int) else None, code, transient=False).to_service_error()
+    return service_error(message, status=status if isinstance(status, int) else None, code=code)
 
 
 def advice(settings: ConnectionSettings) -> str:

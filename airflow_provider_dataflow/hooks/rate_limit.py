@@ -1,9 +1,12 @@
 """One request budget per service endpoint, shared by every trigger and watcher in a process.
 
 A triggerer waiting for thousands of runs must not be the client that pushes a tenancy into 429s:
-calls from the event loop take a token from a bucket first. The bucket adapts: a 429 halves its
-rate (once per second of 429s) and pauses it for the server's Retry-After; the rate then climbs
-back linearly to the configured maximum over ``RECOVERY_SECONDS``.
+calls from the event loop take a token from the endpoint's bucket first (at most the configured rate,
+whatever the kind of call). Each kind of call (``operations.CallKind``) also has a bucket of its own that
+adapts: a 429 halves that kind's rate (once per second of 429s) and pauses it for the server's
+Retry-After; the rate then climbs back linearly to the configured maximum over ``RECOVERY_SECONDS``. OCI
+limits each operation on its own, so throttled creates slow creates only: polls, cancels and searches
+keep their pace (a backfill whose creates are throttled must not stall every wait of the triggerer).
 
 Callers queue first come, first served, and only the head of the queue waits on the clock, for the
 next token at the rate of that moment. So a queue built while throttled drains as fast as the rate
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airflow_provider_dataflow.config import get_float
+from airflow_provider_dataflow.hooks.operations import CallKind
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ class RateLimiter:
 
     max_rate: float
     clock: Callable[[], float] = time.monotonic
+    label: str = "requests"  # what it limits, for the log line of a 429
     _tokens: float = field(default=0.0, init=False)
     _updated: float = field(default=0.0, init=False)
     _throttled_rate: float | None = field(default=None, init=False)
@@ -96,8 +101,9 @@ class RateLimiter:
             self._throttled_at = now
             self._tokens, self._updated = 0.0, now  # no burst right after an overload
             log.warning(
-                "Data Flow answered 429 (too many requests): this process now sends at most %.1f requests/s,"
+                "OCI answered 429 (too many requests) to %s: this process now sends at most %.1f of them a second,"
                 " back to %.0f over %.0f s",
+                self.label,
                 self._throttled_rate,
                 self.max_rate,
                 RECOVERY_SECONDS,
@@ -110,12 +116,40 @@ class RateLimiter:
         return max(1.0, rate * BURST_SECONDS)
 
 
-_limiters: dict[str, RateLimiter] = {}
+@dataclass
+class RequestBudget:
+    """An endpoint's budget: one bucket for every call, and an adaptive one per kind of call."""
+
+    max_rate: float
+    shared: RateLimiter = field(init=False)
+    _kinds: dict[CallKind, RateLimiter] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.shared = RateLimiter(self.max_rate)
+
+    def kind(self, kind: CallKind) -> RateLimiter:
+        limiter = self._kinds.get(kind)
+        if limiter is None:
+            limiter = self._kinds[kind] = RateLimiter(self.max_rate, label=f"{kind.value} calls")
+        return limiter
+
+    async def acquire(self, kind: CallKind) -> None:
+        """The kind's token first (a throttled kind waits here, holding no place in the shared queue), then
+        the endpoint's."""
+        await self.kind(kind).acquire()
+        await self.shared.acquire()
+
+    def throttled(self, kind: CallKind, retry_after: float | None) -> None:
+        """A call of ``kind`` was answered 429: slow that kind down, not the others."""
+        self.kind(kind).throttled(retry_after)
 
 
-def limiter_for(endpoint: str) -> RateLimiter:
-    """The process's limiter for one service endpoint, created with the configured rate."""
-    limiter = _limiters.get(endpoint)
-    if limiter is None:
-        limiter = _limiters[endpoint] = RateLimiter(get_float("max_requests_per_second"))
-    return limiter
+_budgets: dict[str, RequestBudget] = {}
+
+
+def budget_for(endpoint: str) -> RequestBudget:
+    """The process's budget for one service endpoint, created with the configured rate."""
+    budget = _budgets.get(endpoint)
+    if budget is None:
+        budget = _budgets[endpoint] = RequestBudget(get_float("max_requests_per_second"))
+    return budget

@@ -1,15 +1,19 @@
-"""Turn what the oci SDK raised into this provider's exception: transient (wait, retry) or permanent (advice)."""
+"""Turn what the oci SDK raised into this provider's exception, once: the exception a task raises.
+
+Transient failures (wait and retry) and permanent ones (with advice) get their class here
+(``exceptions.service_error``); nothing downstream classifies again.
+"""
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from airflow_provider_dataflow.runs.failures import CallFailure
+from airflow_provider_dataflow.exceptions import DataflowClockSkewError, DataflowServiceError, service_error
 
 if TYPE_CHECKING:
     from oci.exceptions import ServiceError
-
-    from airflow_provider_dataflow.exceptions import DataflowServiceError
 
 IAM_POLICY_HINT = (
     "If the resource exists, the principal lacks permission: Data Flow needs an IAM policy such as "
@@ -20,7 +24,12 @@ AUTH_HINT = (
     "Check the connection: tenancy, user and fingerprint must belong to the API key whose private key "
     "is in the password field (or key_file), and the key must be uploaded to that user in the console."
 )
-CLOCK_SKEW_HINT = "This machine's clock differs from OCI's by more than 5 minutes; synchronise it (e.g. with NTP)."
+#: OCI refuses a request whose ``date`` header is more than 5 minutes from its own clock (401).
+CLOCK_SKEW_LIMIT_SECONDS = 300.0
+CLOCK_SKEW_HINT = (
+    "This machine's clock is {skew:+.0f} s off OCI's (the response's Date header); OCI refuses requests signed "
+    "more than 5 minutes off. Synchronise this machine's clock (e.g. with NTP)."
+)
 
 
 def classify_failure(exc: BaseException, *, doing: str, auth_hint: str | None = None) -> DataflowServiceError:
@@ -28,17 +37,13 @@ def classify_failure(exc: BaseException, *, doing: str, auth_hint: str | None = 
 
     ``auth_hint`` replaces the API-key advice of a 401 for connections that authenticate otherwise.
     """
-    return _failure(exc, doing, auth_hint).to_service_error()
-
-
-def _failure(exc: BaseException, doing: str, auth_hint: str | None) -> CallFailure:
     import oci
     import requests
     import urllib3
     from circuitbreaker import CircuitBreakerError
 
     if isinstance(exc, oci.exceptions.ServiceError):
-        return _classify_service_error(exc, doing, auth_hint)
+        return _from_service_error(exc, doing, auth_hint)
     transient = (
         oci.exceptions.RequestException,
         oci.exceptions.ConnectTimeout,
@@ -49,22 +54,35 @@ def _failure(exc: BaseException, doing: str, auth_hint: str | None) -> CallFailu
         ConnectionError,
         TimeoutError,
     )
-    message = f"Could not {doing}: {type(exc).__name__}: {exc}"
-    return CallFailure(message, transient=isinstance(exc, transient))
+    return service_error(f"Could not {doing}: {type(exc).__name__}: {exc}", transient=isinstance(exc, transient))
 
 
-def _classify_service_error(exc: ServiceError, doing: str, auth_hint: str | None) -> CallFailure:
+def _from_service_error(exc: ServiceError, doing: str, auth_hint: str | None) -> DataflowServiceError:
     status, code = exc.status, exc.code
     base = f"Could not {doing}: {status} {code}: {exc.message} (opc-request-id {exc.request_id})"
     if status == 429 or (status >= 500 and status != 501) or (status == 409 and code == "IncorrectState"):
-        return CallFailure(base, status, code, transient=True, retry_after=_retry_after(exc.headers))
+        return service_error(base, status=status, code=code, transient=True, retry_after=_retry_after(exc.headers))
     if status == 401:
-        text = (exc.message or "").lower()
-        hint = CLOCK_SKEW_HINT if ("date" in text or "clock" in text or "skew" in text) else auth_hint or AUTH_HINT
-        return CallFailure(f"{base}. {hint}", status, code)
-    if status == 404:
-        return CallFailure(f"{base}. {IAM_POLICY_HINT}", status, code)
-    return CallFailure(base, status, code)
+        skew = clock_skew(exc.headers)
+        if skew is not None:
+            return DataflowClockSkewError(f"{base}. {CLOCK_SKEW_HINT.format(skew=skew)}", status=status, code=code)
+        return service_error(f"{base}. {auth_hint or AUTH_HINT}", status=status, code=code)
+    if status == 404 or code == "RelatedResourceNotAuthorizedOrNotFound":
+        return service_error(f"{base}. {IAM_POLICY_HINT}", status=status, code=code)
+    return service_error(base, status=status, code=code)
+
+
+def clock_skew(headers: object) -> float | None:
+    """Seconds this machine's clock is ahead of the service's (from the answer's ``Date`` header), when that is
+    more than OCI accepts; None otherwise or when the answer has no usable date."""
+    value = getattr(headers, "get", lambda _key: None)("date")
+    if not value:
+        return None
+    try:
+        skew = time.time() - parsedate_to_datetime(str(value)).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return skew if abs(skew) > CLOCK_SKEW_LIMIT_SECONDS else None
 
 
 def _retry_after(headers: object) -> float | None:

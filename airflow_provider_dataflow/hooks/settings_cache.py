@@ -3,7 +3,8 @@
 A triggerer that resumes a thousand deferred tasks would otherwise fetch the same connection a
 thousand times, each fetch costing a round trip to the supervisor on the event loop. Lookups are
 single-flight (concurrent callers await the same fetch) and expire, so edited connections (a
-rotated key, say) are picked up within ``ttl`` seconds. The fetch runs in a task of its own: a
+rotated key, say) are picked up within ``ttl`` seconds, or at once by ``replace`` when the service
+refused the value in hand. The fetch runs in a task of its own: a
 caller cancelled while it waits (its trigger killed) stops waiting, and the others still get the value.
 """
 
@@ -37,7 +38,19 @@ class AsyncTtlCache(Generic[K, V]):
             entry = self._entries[key]
         return await asyncio.shield(entry[1])
 
+    async def replace(self, key: K, stale: V, load: Callable[[], Coroutine[Any, Any, V]]) -> V:
+        """The value for ``key``, loaded again if it still is ``stale`` (refused, say): many callers that held
+        the same stale value share one new lookup, and those that come after it get its result."""
+        entry = self._entries.get(key)
+        if entry is not None and _holds(entry[1], stale):
+            del self._entries[key]
+        return await self.get(key, load)
+
     def _forget_failure(self, key: K, task: asyncio.Task[V]) -> None:
         """Failures are not cached: the next caller looks the connection up again."""
         if (task.cancelled() or task.exception() is not None) and self._entries.get(key, (0, None))[1] is task:
             del self._entries[key]
+
+
+def _holds(task: asyncio.Task[V], value: V) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None and task.result() is value

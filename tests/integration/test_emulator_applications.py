@@ -18,7 +18,8 @@ OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaothercompartment"
 MAIN_FILE = "oci://bucket@namespace/jobs/etl.py"
 
 
-def _create(client: Client, display_name: str, compartment_id: str = COMPARTMENT_ID, **fields: Any) -> Any:
+def _details(display_name: str, compartment_id: str = COMPARTMENT_ID, **fields: Any) -> Any:
+    """CreateApplicationDetails with every required field, and ``fields`` on top."""
     details = {
         "compartment_id": compartment_id,
         "display_name": display_name,
@@ -30,7 +31,11 @@ def _create(client: Client, display_name: str, compartment_id: str = COMPARTMENT
         "file_uri": MAIN_FILE,
         **fields,
     }
-    return client.create_application(models.CreateApplicationDetails(**details)).data
+    return models.CreateApplicationDetails(**details)
+
+
+def _create(client: Client, display_name: str, compartment_id: str = COMPARTMENT_ID, **fields: Any) -> Any:
+    return client.create_application(_details(display_name, compartment_id, **fields)).data
 
 
 def _service_error(call: Any) -> oci.exceptions.ServiceError:
@@ -101,15 +106,8 @@ def test_list_takes_compartment_plus_at_most_one_filter(client: Client) -> None:
 
 def test_update_changes_only_the_given_fields_and_the_etag(client: Client) -> None:
     created = client.create_application(
-        models.CreateApplicationDetails(
-            compartment_id=COMPARTMENT_ID,
-            display_name="etl",
-            driver_shape="VM.Standard.E4.Flex",
-            executor_shape="VM.Standard.E4.Flex",
-            language="PYTHON",
-            num_executors=1,
-            spark_version="3.5.0",
-            file_uri=MAIN_FILE,
+        _details(
+            "etl",
             arguments=["--day", "${day}"],
             parameters=[models.ApplicationParameter(name="day", value="2026-01-01")],
         )
@@ -202,18 +200,7 @@ def test_an_invalid_update_is_rejected_and_changes_nothing(client: Client, body:
 
 
 def test_update_and_delete_with_a_stale_etag_are_refused(client: Client) -> None:
-    created = client.create_application(
-        models.CreateApplicationDetails(
-            compartment_id=COMPARTMENT_ID,
-            display_name="etl",
-            driver_shape="VM.Standard.E4.Flex",
-            executor_shape="VM.Standard.E4.Flex",
-            language="PYTHON",
-            num_executors=1,
-            spark_version="3.5.0",
-            file_uri=MAIN_FILE,
-        )
-    )
+    created = client.create_application(_details("etl"))
     stale = created.headers["etag"]
     client.update_application(models.UpdateApplicationDetails(description="v2"), created.data.id)
     for call in (
@@ -245,7 +232,7 @@ def test_a_deleted_application_is_readable_as_deleted_but_gone_from_lists_and_ru
         lambda: client.delete_application(application.id),
     ):
         error = _service_error(call)
-        assert (error.status, error.code) == (409, "IncorrectState")
+        assert (error.status, error.code) == (409, "Conflict")  # not IncorrectState: waiting will not change it
 
 
 @pytest.mark.parametrize(

@@ -91,13 +91,6 @@ def _service_error(status: int, code: str, message: str) -> oci.exceptions.Servi
     return oci.exceptions.ServiceError(status, code, SimpleNamespace(get=lambda key: None), message)
 
 
-def test_401_advice_tells_a_bad_key_from_a_skewed_clock() -> None:
-    bad_key = classify_failure(_service_error(401, "NotAuthenticated", "not authenticated"), doing="list runs")
-    assert not bad_key.transient and "tenancy, user and fingerprint" in str(bad_key)
-    skew = classify_failure(_service_error(401, "NotAuthenticated", "Date header is too skewed"), doing="list runs")
-    assert "clock" in str(skew)
-
-
 def test_404_names_the_resource_and_the_iam_policy() -> None:
     failure = classify_failure(_service_error(404, "NotAuthorizedOrNotFound", "not found"), doing="get run ocid1.x")
     assert "get run ocid1.x" in str(failure)

@@ -105,3 +105,17 @@ async def test_acquire_serves_callers_in_arrival_order() -> None:
 def test_a_non_positive_rate_is_refused() -> None:
     with pytest.raises(ValueError, match="max_requests_per_second"):
         RateLimiter(0)
+
+
+async def test_a_throttled_kind_waits_alone_while_other_kinds_keep_their_pace() -> None:
+    from airflow_provider_dataflow.hooks.operations import CallKind
+    from airflow_provider_dataflow.hooks.rate_limit import RequestBudget
+
+    budget = RequestBudget(100.0)
+    budget.throttled(CallKind.SUBMIT, retry_after=30.0)
+    create = asyncio.ensure_future(budget.acquire(CallKind.SUBMIT))
+    await asyncio.wait_for(asyncio.gather(*(budget.acquire(CallKind.POLL) for _ in range(50))), 2)
+    assert not create.done(), "the create waits out its Retry-After"
+    assert budget.kind(CallKind.POLL).rate == 100.0
+    assert budget.kind(CallKind.SUBMIT).rate == pytest.approx(50.0, abs=0.1), "halved, recovering slowly"
+    create.cancel()

@@ -7,9 +7,14 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataflow.exceptions import DataflowRequestRejectedError, DataflowServiceError
+from airflow_provider_dataflow.exceptions import (
+    DataflowRequestRejectedError,
+    DataflowRunTimeoutError,
+    DataflowServiceError,
+)
 from airflow_provider_dataflow.pipeline import steps as steps_module
 from airflow_provider_dataflow.pipeline import wait as wait_module
+from airflow_provider_dataflow.pipeline.finish import finish_steps
 from airflow_provider_dataflow.pipeline.outcome import Ending, WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, drive
 from airflow_provider_dataflow.pipeline.wait import cancel_and_confirm_steps, wait_steps
@@ -98,10 +103,9 @@ def test_transient_errors_back_off_and_permanent_ones_end_the_wait_with_their_ki
     script = Script(clock, "ACCEPTED", busy, busy, gone)
     outcome = _wait(script)
     assert (outcome.ending, outcome.run_id, outcome.run) == (Ending.ERROR, "r", {"id": "r", "state": "ACCEPTED"})
-    assert outcome.failure is not None
-    raised = outcome.failure.to_exception()
-    assert isinstance(raised, DataflowRequestRejectedError) and (raised.status, raised.code) == (404, gone.code)
-    assert WaitOutcome.from_event(outcome.to_event()) == outcome, "the trigger's event carries it whole"
+    assert outcome.error is gone, "the exception the call raised is the one the task raises"
+    resumed = WaitOutcome.from_event(outcome.to_event())
+    assert type(resumed.error) is DataflowRequestRejectedError and str(resumed.error) == str(gone)
     delays = [s.delay for s in script.steps if isinstance(s, Poll)]
     assert 3.0 <= delays[2] <= 3.3 and 3.0 <= delays[3] <= 3.3, "Retry-After is honoured"
 
@@ -109,17 +113,23 @@ def test_transient_errors_back_off_and_permanent_ones_end_the_wait_with_their_ki
 def test_the_deadline_cancels_and_confirms_then_reports_a_timeout(clock: FakeClock) -> None:
     script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", True, "CANCELING", "CANCELED")
     outcome = _wait(script, deadline=START + 15)
-    assert outcome.ending is Ending.TIMEOUT and "cancelled it" in str(outcome.message)
+    assert outcome.ending is Ending.TIMEOUT and "cancelled it (state CANCELED)" in str(outcome.error)
     assert _kinds(script)[-3:] == ["cancel", "get", "get"]
     polls = [s for s in script.steps if isinstance(s, Poll)]
     assert [p.delay for p in polls] == [0.0, 10.0, 5.0], "the last poll is cut short so the deadline is on time"
     assert {p.deadline for p in polls} == {START + 15}, "watchers never answer past the deadline"
 
 
-def test_a_failed_cancel_at_the_deadline_is_an_error_naming_both(clock: FakeClock) -> None:
-    script = Script(clock, DataflowServiceError("cancel refused", status=400))
-    outcome = _wait(script, deadline=START - 1)
-    assert outcome.ending is Ending.ERROR and "cancelling the run failed" in str(outcome.message)
+def test_a_failed_cancel_at_the_deadline_still_fails_the_task_as_a_timeout_naming_both(clock: FakeClock) -> None:
+    """What the user sees (the task's exception): the timeout, and that its cancel failed (issue 21, item 3)."""
+    script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", DataflowServiceError("cancel refused", status=400))
+    outcome = _wait(script, deadline=START + 5)
+    finishing = finish_steps(outcome, success_states=("SUCCEEDED",), log_tail_lines=0, log=LOG, metric_tags=None)
+    with pytest.raises(DataflowRunTimeoutError) as raised:
+        drive(finishing, Script(clock))
+    message = str(raised.value)
+    assert "did not finish within the operator's timeout (60 s)" in message
+    assert "cancelling it failed (cancel refused)" in message and "cancel it in the console" in message
 
 
 def test_a_kill_retries_a_cancel_through_503_and_429_then_confirms(clock: FakeClock) -> None:

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import quote
 
 # The compartment register_application uses unless told otherwise (the provider's tests and demo use it too).
 DEFAULT_COMPARTMENT_ID = "ocid1.compartment.oc1..emulator"
@@ -28,6 +29,10 @@ class EmulatorControl:
 
     def register_key(self, key_id: str, public_key_pem: str, user_name: str | None = None) -> None:
         self._call("POST", "/keys", {"keyId": key_id, "publicKeyPem": public_key_pem, "userName": user_name})
+
+    def remove_key(self, key_id: str) -> None:
+        """Stop accepting requests signed with ``key_id``, as when a user deletes an API key in the console."""
+        self._call("DELETE", f"/keys/{quote(key_id, safe='')}")
 
     def settings(
         self,
@@ -203,8 +208,14 @@ class EmulatorControl:
         """Answer 404 NotAuthorizedOrNotFound for creates and lists naming any other compartment; None: allow all."""
         self._call("PUT", "/compartments", {"compartmentIds": compartment_ids})
 
+    def set_tag_namespaces(self, namespaces: dict[str, list[str]] | None) -> None:
+        """Declare the tenancy's defined tags (namespace -> keys); creates and updates naming others get 400
+        RelatedResourceNotAuthorizedOrNotFound. None (the default) accepts every tag."""
+        self._call("PUT", "/tag-namespaces", {"tagNamespaces": namespaces})
+
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings and compartments."""
+        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings, compartments and
+        tag namespaces."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from airflow_provider_dataflow.testing.emulator.applications import application_defaults
 from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
@@ -31,6 +32,7 @@ class ControlApi:
             ("GET", re.compile(r"/settings"), self._get_settings),
             ("PUT", re.compile(r"/settings"), self._put_settings),
             ("POST", re.compile(r"/keys"), self._register_key),
+            ("DELETE", re.compile(r"/keys/(.+)"), self._remove_key),
             ("GET", re.compile(r"/behaviours"), self._list_behaviours),
             ("POST", re.compile(r"/behaviours"), self._add_behaviour),
             ("DELETE", re.compile(r"/behaviours"), self._clear_behaviours),
@@ -48,6 +50,8 @@ class ControlApi:
             ("POST", re.compile(r"/applications"), self._register_application),
             ("GET", re.compile(r"/compartments"), self._get_compartments),
             ("PUT", re.compile(r"/compartments"), self._put_compartments),
+            ("GET", re.compile(r"/tag-namespaces"), self._get_tag_namespaces),
+            ("PUT", re.compile(r"/tag-namespaces"), self._put_tag_namespaces),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
             ("GET", re.compile(r"/principals"), self._principals),
@@ -83,6 +87,11 @@ class ControlApi:
             raise ValueError("keyId and publicKeyPem are required strings")
         self._state.keys.register(key_id, pem, payload.get("userName"))
         return json_response(200, {"keyId": key_id})
+
+    def _remove_key(self, _r: ApiRequest, _n: float, args: list[str]) -> ApiResponse:
+        if not self._state.keys.remove(unquote(args[0])):
+            raise ApiError(404, "NotFound", f"no key {unquote(args[0])!r} is registered")
+        return ApiResponse(204)
 
     def _list_behaviours(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         return json_response(200, [behaviour.to_json() for behaviour in self._state.behaviours.all()])
@@ -165,6 +174,13 @@ class ControlApi:
             raise ValueError(f"compartmentIds must be a list of OCIDs, or null for every compartment; got {allowed!r}")
         self._state.compartments.set(allowed)
         return json_response(200, _compartments_json(self._state.compartments.allowed))
+
+    def _get_tag_namespaces(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
+
+    def _put_tag_namespaces(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.tag_namespaces.set(_object(request).get("tagNamespaces"))
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
 
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from airflow_provider_dataflow.testing.emulator.control_api import CONTROL_PATH, ControlApi
-from airflow_provider_dataflow.testing.emulator.errors import ApiError
+from airflow_provider_dataflow.testing.emulator.errors import ApiError, no_such_operation
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.keep_alive import KeepAliveHandler, KeepAliveServer
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, error_response
@@ -60,7 +60,7 @@ class _Handler(KeepAliveHandler):
             self.server.state.counters.count_api()
             self._handle_api(request)
         else:
-            self.send(request, error_response(ApiError(404, "NotAuthorizedOrNotFound", f"No route {request.path}")))
+            self.send(request, error_response(no_such_operation(request.method, request.path)))
 
     def _handle_api(self, request: ApiRequest) -> None:
         started = time.time()
@@ -115,7 +115,7 @@ class _Handler(KeepAliveHandler):
                 "key_id": key_id,
                 "principal_id": principal_for_key_id(key_id).principal_id if key_id else None,
                 "opc_retry_token": request.headers.get("opc-retry-token"),
-                "opc_request_id": request.request_id,
+                "opc_request_id": request.headers.get("opc-request-id"),
                 "opc_parent_rpt_url": request.headers.get("opc-parent-rpt-url"),
                 "body": body,
                 "fault": fault.action if fault else None,

@@ -69,7 +69,7 @@ def test_deadline_cancels_the_run_and_reports_a_timeout(hook: DataflowHook, cont
     payload = asyncio.run(first_event(trigger))
     assert payload["status"] == "timeout"
     assert payload["run"]["state"] == "CANCELED"
-    assert "timeout" in payload["message"] and "cancelled it" in payload["message"]
+    assert "timeout" in payload["error"]["message"] and "cancelled it" in payload["error"]["message"]
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "TooManyRequests"), (503, "ServiceUnavailable")])
@@ -90,8 +90,8 @@ def test_a_burst_of_fifty_transient_errors_does_not_end_the_wait(
 def test_a_permanent_error_ends_the_wait_with_the_service_message(dataflow_conn: str) -> None:
     payload = asyncio.run(first_event(DataflowRunTrigger("ocid1.dataflowrun.oc1.iad.doesnotexist", poll_interval=0.1)))
     assert payload["status"] == "error"
-    assert "404" in payload["message"] and "NotAuthorizedOrNotFound" in payload["message"]
-    assert "manage dataflow-family" in payload["message"]
+    assert "404" in payload["error"]["message"] and "NotAuthorizedOrNotFound" in payload["error"]["message"]
+    assert "manage dataflow-family" in payload["error"]["message"]
 
 
 def test_on_kill_cancels_the_run_and_cleanup_does_not(hook: DataflowHook, control: EmulatorControl) -> None:

@@ -69,6 +69,46 @@ def test_throttled_creates_neither_stall_polling_nor_bypass_the_request_budget(
     assert control.runs()[0]["id"] == run["id"] and len(control.runs()) == 1
 
 
+def test_creates_held_at_429_leave_a_hundred_waits_on_time(hook: DataflowHook, control: EmulatorControl) -> None:
+    """A start_from_trigger backfill whose creates are answered 429 with a 30 s Retry-After, for the whole
+    test, beside 100 waits (poll 0.5 s) on runs ending over 20 s: every wait fires soon after its run ends.
+    With one budget for every kind of call, each 429 paused the polls too (issue 19: p95 182 s)."""
+    for low, high, seconds in ((0, 1, 4), (2, 3, 8), (4, 5, 12), (6, 7, 16), (8, 9, 20)):
+        control.add_behaviour(display_name_regex=rf"^wait-\d*[{low}-{high}]$", run_seconds=seconds)
+    run_ids = control.create_runs(100, COMPARTMENT, display_name_prefix="wait-")
+    control.add_fault(
+        method="POST", path_regex=r"/runs$", status=429, code="TooManyRequests", retry_after_seconds=30, times=None
+    )
+    fired: dict[str, float] = {}
+
+    async def wait(run_id: str) -> None:
+        event = await _first_event(DataflowRunTrigger(run_id, poll_interval=0.5, compartment_id=COMPARTMENT))
+        assert event["run"]["state"] == "SUCCEEDED", event
+        fired[run_id] = time.time()
+
+    async def scenario() -> None:
+        creating = [asyncio.ensure_future(_first_event(_submit_trigger(f"throttled_{i}"))) for i in range(20)]
+        try:
+            await asyncio.wait_for(asyncio.gather(*(wait(run_id) for run_id in run_ids)), 90)
+        finally:
+            for task in creating:
+                task.cancel()
+            await asyncio.gather(*creating, return_exceptions=True)
+
+    asyncio.run(scenario())
+    ended = {run["id"]: _unix(run["timeUpdated"]) for run in control.runs() if run["id"] in fired}
+    late = {run_id: round(fired[run_id] - ended[run_id], 1) for run_id in run_ids if fired[run_id] - ended[run_id] > 5}
+    assert late == {}, f"waits that fired more than 5 s after their run ended (s): {late}"
+    assert sum(fault["applied"] for fault in control.faults()) >= 2, "creates were tried and answered 429"
+    assert len(control.runs()) == 100, "no create got through"
+
+
+def _unix(rfc3339: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
 def _connection(creds: TestCredentials, emulator: DataflowEmulator) -> Connection:
     extra = creds.connection_extra(emulator.url, COMPARTMENT)
     return Connection(
