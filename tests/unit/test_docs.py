@@ -1,4 +1,5 @@
-"""The docs build without warnings, name every argument the code has, and import only what exists."""
+"""The docs build without warnings, name every argument the code has, import only what exists, and install
+the provider one way: a checkout or a built wheel, with a constraints file of this repository."""
 
 from __future__ import annotations
 
