@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -201,3 +202,22 @@ def test_a_submit_trigger_written_before_pools_and_end_from_trigger_still_loads(
     trigger = DataflowSubmitRunTrigger(**older)
     assert trigger.end_from_trigger is False and trigger.pool_queue_timeout is None
     assert trigger.serialize()[1] == kwargs
+
+
+@pytest.mark.parametrize("listeners", [False, True])
+def test_end_from_trigger_falls_back_to_the_worker_when_listeners_are_installed(
+    monkeypatch: pytest.MonkeyPatch, listeners: bool
+) -> None:
+    """Airflow refuses a DAG whose task has end_from_trigger=True while a listener (OpenLineage) is
+    installed; the operator turns it off then, so the DAG still imports, and the task resumes on a worker."""
+    from airflow.listeners import listener
+
+    monkeypatch.setattr(listener, "get_listener_manager", lambda: SimpleNamespace(has_listeners=listeners))
+    op = _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=True, end_from_trigger=True)
+    assert op.end_from_trigger is not listeners
+    assert getattr(op, "end_from_trigger", False) is not listeners, "what Airflow's DagBag checks"
+
+
+def test_end_from_trigger_needs_a_trigger() -> None:
+    with pytest.raises(DataflowInvalidInputError, match="`end_from_trigger`: needs deferrable=True"):
+        _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=False, end_from_trigger=True)

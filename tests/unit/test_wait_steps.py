@@ -17,7 +17,7 @@ from airflow_provider_dataflow.pipeline import wait as wait_module
 from airflow_provider_dataflow.pipeline.finish import finish_steps
 from airflow_provider_dataflow.pipeline.outcome import Ending, WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, drive
-from airflow_provider_dataflow.pipeline.wait import cancel_and_confirm_steps, wait_steps
+from airflow_provider_dataflow.pipeline.wait import PoolQueue, cancel_and_confirm_steps, wait_steps
 
 LOG = logging.getLogger(__name__)
 START = 1_800_000_000.0
@@ -45,7 +45,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 class Script:
-    """Answers each step with the next scripted result (a run state, an error, or a cancel outcome)."""
+    """Answers each step with the next scripted result (a run state or a whole run, an error, or a cancel's
+    outcome)."""
 
     def __init__(self, clock: FakeClock, *answers: Any) -> None:
         self.clock = clock
@@ -58,7 +59,9 @@ class Script:
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer if isinstance(answer, bool) else {"id": "r", "state": answer}
+        if isinstance(answer, (bool, dict)):  # a cancel's outcome, or a whole run
+            return answer
+        return {"id": "r", "state": answer}
 
 
 def _wait(script: Script, deadline: float | None = None, targets: tuple[str, ...] = ()) -> WaitOutcome:
@@ -160,3 +163,55 @@ def test_max_poll_interval_caps_the_dags_poll_interval(clock: FakeClock, monkeyp
     polls = [step for step in script.steps if isinstance(step, Poll)]
     assert [poll.delay for poll in polls] == [0.0, 0.5, 0.5]
     assert {poll.poll_interval for poll in polls} == {0.5}
+
+
+def _pooled(script: Script, queue: PoolQueue, timeout: float = 60.0) -> WaitOutcome:
+    steps = wait_steps(
+        "r", poll_interval=10.0, target_states=(), deadline=None, timeout=timeout, log=LOG, pool_queue=queue
+    )
+    return drive(steps, script)
+
+
+def _at(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(START + seconds, timezone.utc).isoformat()
+
+
+def test_a_runs_wait_in_its_pools_queue_is_reported_and_not_counted_against_the_timeout(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Queued for 50 s with a 60 s timeout: the run still gets its 60 s, counted from leaving the queue."""
+    queued = {"id": "r", "state": "ACCEPTED", "lifecycle_details": "Waiting for capacity in pool p"}
+    script = Script(
+        clock,
+        queued,
+        queued,
+        queued,
+        queued,
+        queued,
+        queued,  # START + 50 s
+        {"id": "r", "state": "IN_PROGRESS", "time_updated": _at(45)},  # it left the queue at +45 s
+        {"id": "r", "state": "IN_PROGRESS"},
+        {"id": "r", "state": "IN_PROGRESS"},
+        {"id": "r", "state": "SUCCEEDED"},  # +90 s: 45 s after leaving the queue, within the timeout
+    )
+    with caplog.at_level(logging.INFO):
+        outcome = _pooled(script, PoolQueue("ocid1.dataflowpool.oc1..p"))
+    assert outcome.ending is Ending.DONE and outcome.run["state"] == "SUCCEEDED"  # type: ignore[index]
+    assert "waits in pool ocid1.dataflowpool.oc1..p's queue: Waiting for capacity in pool p" in caplog.text
+    polls = [step for step in script.steps if isinstance(step, Poll)]
+    assert polls[-1].deadline == pytest.approx(START + 45 + 60), "the deadline follows the run's leaving the queue"
+
+
+def test_pool_queue_timeout_cancels_a_run_that_waits_too_long_in_the_queue(clock: FakeClock) -> None:
+    queued = {"id": "r", "state": "ACCEPTED"}
+    canceled = {"id": "r", "state": "CANCELED"}
+    queue = PoolQueue("ocid1.dataflowpool.oc1..p", timeout=25.0, deadline=START + 25)
+    script = Script(clock, queued, queued, queued, queued, True, canceled)
+    outcome = _pooled(script, queue)
+    assert outcome.ending is Ending.TIMEOUT
+    assert "did not finish out of pool ocid1.dataflowpool.oc1..p's queue within pool_queue_timeout (25 s)" in str(
+        outcome.error
+    )
+    assert _kinds(script)[-2:] == ["cancel", "get"]
