@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+from airflow_provider_dataflow.operators.pool import DataflowStartPoolOperator, DataflowStopPoolOperator
 from airflow_provider_dataflow.operators.update_run import DataflowUpdateRunOperator
 from airflow_provider_dataflow.sensors.dataflow import DataflowRunSensor
 
@@ -34,6 +35,8 @@ def test_the_site_builds_strictly_with_every_link_resolving(tmp_path: Path) -> N
         (DataflowInvokeRunOperator, "operator.md"),
         (DataflowRunSensor, "sensor-and-link.md"),
         (DataflowUpdateRunOperator, "update-runs.md"),
+        (DataflowStartPoolOperator, "pools.md"),
+        (DataflowStopPoolOperator, "pools.md"),
     ],
 )
 def test_every_argument_is_documented(operator: type, page: str) -> None:

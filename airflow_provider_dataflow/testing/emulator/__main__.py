@@ -26,6 +26,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-seconds", type=float, default=3.0)
     parser.add_argument("--cancel-seconds", type=float, default=0.5)
     parser.add_argument("--minute-seconds", type=float, default=60.0, help="real seconds per emulated minute")
+    parser.add_argument("--pool-start-seconds", type=float, default=2.0, help="a pool's cold start")
+    parser.add_argument("--pool-stop-seconds", type=float, default=0.5, help="a pool's stop, create or delete")
+    parser.add_argument(
+        "--ocpu-limit", type=float, default=None, help="OCPUs the tenancy's runs outside pools may hold at once"
+    )
     parser.add_argument("--region", default="us-ashburn-1")
     parser.add_argument(
         "--public-key",
@@ -97,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         region=args.region,
         journal_limit=args.journal_limit,
         compartments=args.compartment,
+        pool_start_seconds=args.pool_start_seconds,
+        pool_stop_seconds=args.pool_stop_seconds,
+        ocpu_limit=args.ocpu_limit,
         tag_namespaces=args.tag_namespaces,
     )
     for entry in args.public_key:

@@ -33,6 +33,7 @@ class Behaviour:
     stderr: tuple[str, ...] | None = None
     data_read_in_bytes: int = 134_217_728
     data_written_in_bytes: int = 33_554_432
+    pool_start_seconds: float | None = None  # a pool's cold start, for pools whose name and tags match
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def matches(self, display_name: str, freeform_tags: Mapping[str, str]) -> bool:
@@ -51,7 +52,7 @@ class Behaviour:
         """Build from the control API's camelCase JSON; raises ValueError on a bad field."""
         known = {
             "displayNameRegex", "freeformTags", "outcome", "acceptedSeconds", "runSeconds", "cancelSeconds",
-            "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes",
+            "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes", "poolStartSeconds",
         }  # fmt: skip
         unknown = set(payload) - known
         if unknown:
@@ -79,6 +80,7 @@ class Behaviour:
             stderr=_lines(payload, "stderr"),
             data_read_in_bytes=_byte_count(payload, "dataReadInBytes", cls.data_read_in_bytes),
             data_written_in_bytes=_byte_count(payload, "dataWrittenInBytes", cls.data_written_in_bytes),
+            pool_start_seconds=_seconds(payload, "poolStartSeconds"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class Behaviour:
             "stderr": list(self.stderr) if self.stderr is not None else None,
             "dataReadInBytes": self.data_read_in_bytes,
             "dataWrittenInBytes": self.data_written_in_bytes,
+            "poolStartSeconds": self.pool_start_seconds,
         }
 
 
