@@ -74,9 +74,8 @@ def test_triggerer_restart_mid_wait_neither_duplicates_nor_cancels(
     stack: AirflowStack, emulator: DataflowEmulator
 ) -> None:
     name = "triggerer-restart"
-    emulator.control.add_behaviour(display_name_regex=f"^{name}$", run_seconds=15)
     api = stack.api
-    run_id = _start_deferred(stack, name)
+    run_id, _ = _deferred_and_polled(stack, emulator, name, run_seconds=15)  # the killed triggerer ran its trigger
     stack.kill("triggerer")
     time.sleep(2)
     stack.start_component("triggerer")
