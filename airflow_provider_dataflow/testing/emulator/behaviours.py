@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_dataflow.testing.emulator.lifecycle import NO_CAPACITY, OUTCOMES
+from airflow_provider_dataflow.testing.emulator.log_records import LOG_BEHAVIOUR_FIELDS, LogBehaviour
 
 DEFAULT_FAILURE_DETAILS = "Run failed: the Spark application exited with status 1. See the stderr log for details."
 NO_CAPACITY_DETAILS = "Run failed to start: out of host capacity for the requested shape. Try again later."
@@ -33,6 +34,7 @@ class Behaviour:
     stderr: tuple[str, ...] | None = None
     data_read_in_bytes: int = 134_217_728
     data_written_in_bytes: int = 33_554_432
+    logs: LogBehaviour = field(default_factory=LogBehaviour)  # the OCI Logging lines it writes (log_records)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def matches(self, display_name: str, freeform_tags: Mapping[str, str]) -> bool:
@@ -52,6 +54,7 @@ class Behaviour:
         known = {
             "displayNameRegex", "freeformTags", "outcome", "acceptedSeconds", "runSeconds", "cancelSeconds",
             "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes",
+            *LOG_BEHAVIOUR_FIELDS,
         }  # fmt: skip
         unknown = set(payload) - known
         if unknown:
@@ -79,6 +82,7 @@ class Behaviour:
             stderr=_lines(payload, "stderr"),
             data_read_in_bytes=_byte_count(payload, "dataReadInBytes", cls.data_read_in_bytes),
             data_written_in_bytes=_byte_count(payload, "dataWrittenInBytes", cls.data_written_in_bytes),
+            logs=LogBehaviour.from_json(payload),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +99,7 @@ class Behaviour:
             "stderr": list(self.stderr) if self.stderr is not None else None,
             "dataReadInBytes": self.data_read_in_bytes,
             "dataWrittenInBytes": self.data_written_in_bytes,
+            **self.logs.to_json(),
         }
 
 

@@ -50,6 +50,9 @@ class ControlApi:
             ("POST", re.compile(r"/applications"), self._register_application),
             ("GET", re.compile(r"/compartments"), self._get_compartments),
             ("PUT", re.compile(r"/compartments"), self._put_compartments),
+            ("POST", re.compile(r"/logs"), self._register_log),
+            ("POST", re.compile(r"/logs/diagnostic"), self._enable_diagnostic_log),
+            ("PUT", re.compile(r"/logs/search"), self._log_search_settings),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
             ("GET", re.compile(r"/principals"), self._principals),
@@ -173,6 +176,26 @@ class ControlApi:
         self._state.compartments.set(allowed)
         return json_response(200, _compartments_json(self._state.compartments.allowed))
 
+    def _register_log(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        payload = _object(request)
+        log_id, compartment_id = _ocids(payload, "logId", "compartmentId")
+        self._state.logs.register(log_id, compartment_id)
+        return json_response(200, {"logId": log_id, "compartmentId": compartment_id})
+
+    def _enable_diagnostic_log(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        payload = _object(request)
+        names = ("applicationId", "compartmentId", "logGroupId", "logId")
+        application_id, compartment_id, log_group_id, log_id = _ocids(payload, *names)
+        self._state.logs.enable_diagnostic(application_id, compartment_id, log_group_id, log_id, now)
+        return json_response(200, {name: payload[name] for name in names})
+
+    def _log_search_settings(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        max_results = _object(request).get("maxResults")
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+            raise ValueError(f"maxResults must be a positive integer, got {max_results!r}")
+        self._state.logs.max_results = max_results
+        return json_response(200, {"maxResults": max_results})
+
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()
         return ApiResponse(204)
@@ -200,6 +223,13 @@ class ControlApi:
 
 def _compartments_json(allowed: frozenset[str] | None) -> dict[str, Any]:
     return {"compartmentIds": sorted(allowed) if allowed is not None else None}
+
+
+def _ocids(payload: dict[str, Any], *names: str) -> list[str]:
+    """The payload's values for ``names``, each checked to be an OCID."""
+    for name in names:
+        ocid(name, payload.get(name))
+    return [payload[name] for name in names]
 
 
 def _object(request: ApiRequest) -> dict[str, Any]:

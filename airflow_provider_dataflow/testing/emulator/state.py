@@ -11,6 +11,7 @@ from airflow_provider_dataflow.testing.emulator.behaviours import BehaviourBook
 from airflow_provider_dataflow.testing.emulator.compartments import CompartmentScope
 from airflow_provider_dataflow.testing.emulator.faults import FaultInjector
 from airflow_provider_dataflow.testing.emulator.journal import Journal
+from airflow_provider_dataflow.testing.emulator.log_catalog import LogCatalog
 from airflow_provider_dataflow.testing.emulator.runs import RunStore
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
@@ -40,12 +41,14 @@ class EmulatorState:
     counters: RequestCounters = field(default_factory=RequestCounters)
     principals: PrincipalServicesControl | None = None
     compartments: CompartmentScope = field(default_factory=CompartmentScope)
+    logs: LogCatalog = field(default_factory=LogCatalog)
 
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keys, settings, compartments and
-        counters stay."""
+        """Drop runs, applications, faults, behaviours, the journal and where logs are; keys, settings,
+        compartments and counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.faults.clear()
         self.behaviours.clear()
         self.journal.clear()
+        self.logs.clear()
