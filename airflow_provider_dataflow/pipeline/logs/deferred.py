@@ -1,0 +1,101 @@
+"""A deferred task's run lines, in the triggerer: subscribe to each log's shared searcher, drain at the run's end.
+
+``DeferredRunLogs`` is all a trigger needs: ``start()`` once the run is known (it loads the cursors a
+previous trigger saved), ``drain()`` after the wait ended (lines are still being ingested: collect them
+for ``log_drain_seconds`` more, bounded), ``close()`` in ``finally``. The wait itself never waits on it,
+and nothing here raises into it: a log that cannot be searched only says so in the task log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dataflow.pipeline.logs.cursor_store import XComCursorStore
+from airflow_provider_dataflow.pipeline.logs.follower import Cursor, RunLogFollower, StreamLimits
+from airflow_provider_dataflow.pipeline.logs.registry import searcher_for
+from airflow_provider_dataflow.pipeline.logs.searcher import CURSOR_SAVE_TIMEOUT_SECONDS, LogSearcher, Subscription
+from airflow_provider_dataflow.pipeline.logs.sources import LogSource
+
+if TYPE_CHECKING:
+    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+
+DRAIN_SLACK_SECONDS = 60.0  # a drain waits at most this much past drain time plus an interval (a slow search)
+
+
+class DeferredRunLogs:
+    """The lines of run ``run_key`` (created at ``not_before``) from ``sources``, written to ``logger``.
+
+    ``task_instance``: the trigger's, to keep each log's cursor in its XCom (None: no resuming).
+    """
+
+    def __init__(
+        self,
+        hook: DataflowHook,
+        run_key: str,
+        not_before: float,
+        sources: Sequence[LogSource],
+        interval: float,
+        logger: logging.Logger | Any,
+        task_instance: Any = None,
+        limits: StreamLimits | None = None,
+    ) -> None:
+        self._hook = hook
+        self._run_key = run_key
+        self._not_before = not_before
+        self._sources = sources
+        self._interval = interval
+        self._logger = logger
+        self._task_instance = task_instance
+        self._limits = limits or StreamLimits.configured()
+        self._subscribed: list[tuple[LogSearcher, Subscription]] = []
+
+    async def start(self) -> None:
+        """Subscribe to each log's searcher (call from the trigger's own task: its context routes the lines)."""
+        for source in self._sources:
+            store = XComCursorStore(self._task_instance, source) if self._task_instance is not None else None
+            cursor = await self._load(store)
+            follower = RunLogFollower(self._run_key, source, self._not_before, self._limits, cursor)
+            subscription = Subscription(follower, self._logger, self._interval, store)
+            searcher = await searcher_for(self._hook, source)
+            searcher.subscribe(subscription)
+            self._subscribed.append((searcher, subscription))
+        if self._sources:
+            names = ", ".join(str(source) for source in self._sources)
+            self._logger.info("Streaming the run's lines from OCI Logging log(s) %s", names)
+
+    async def drain(self) -> None:
+        """The run has ended: collect what is still being ingested for ``drain`` seconds, then stop."""
+        if not self._subscribed:
+            return
+        until = time.time() + self._limits.drain
+        for _, subscription in self._subscribed:
+            subscription.follower.drain_until = until
+        # A log whose search is failing is not waited for: the task's end must not wait on OCI Logging.
+        readable = [subscription for _, subscription in self._subscribed if not subscription.follower.failing]
+        if not readable:
+            return
+        waits = [asyncio.ensure_future(subscription.finished.wait()) for subscription in readable]
+        _, pending = await asyncio.wait(waits, timeout=self._limits.drain + self._interval + DRAIN_SLACK_SECONDS)
+        for wait in pending:
+            wait.cancel()
+
+    def close(self) -> None:
+        for searcher, subscription in self._subscribed:
+            searcher.unsubscribe(subscription)
+        self._subscribed = []
+
+    async def _load(self, store: XComCursorStore | None) -> Cursor | None:
+        if store is None:
+            return None
+        try:
+            cursor = await asyncio.wait_for(store.load(), CURSOR_SAVE_TIMEOUT_SECONDS)
+        except Exception as err:
+            self._logger.warning("Cannot read where this run's lines were shown before (%r); showing them all", err)
+            return None
+        if cursor is not None:
+            self._logger.info("Continuing this run's lines from where the previous trigger saved them")
+        return cursor
