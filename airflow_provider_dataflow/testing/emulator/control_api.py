@@ -154,7 +154,7 @@ class ControlApi:
         return json_response(200, record.to_json(now))
 
     def _create_runs(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
-        ids = create_bulk_runs(self._state, _object(request), request.request_id, now)
+        ids = create_bulk_runs(self._state, _object(request), now)
         return json_response(200, {"ids": ids})
 
     def _register_application(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
