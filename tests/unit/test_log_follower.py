@@ -65,6 +65,21 @@ def test_memory_for_de_duplication_is_bounded_by_the_overlap_not_the_runs_length
     assert len(f.cursor().recent_ids) <= LIMITS.overlap + 1
 
 
+def test_a_run_writing_more_lines_than_the_ids_kept_never_repeats_one() -> None:
+    """Ten lines a second over a 10 s overlap, but only 30 ids kept: each search returns 150 records."""
+    f = follower(StreamLimits(overlap=10.0, max_remembered_ids=30, max_saved_ids=20))
+    shown: list[str] = []
+    for second in range(0, 60, 5):
+        window = f.window_start(T0 + second + 5)
+        batch = [record(n, at=T0 + n / 10) for n in range(round((window - T0) * 10), (second + 5) * 10)]
+        shown += messages(f.accept(batch, T0 + second + 5))
+    assert shown == [f"INFO line {n}" for n in range(600)]
+    resumed = follower(StreamLimits(overlap=10.0), cursor=Cursor.from_json(f.cursor().to_json()))
+    window = resumed.window_start(T0 + 70)
+    again = resumed.accept([record(n, at=T0 + n / 10) for n in range(round((window - T0) * 10), 700)], T0 + 70)
+    assert messages(again) == [f"INFO line {n}" for n in range(600, 700)]
+
+
 def test_a_cursor_resumes_without_repeating_lines_shown_within_the_overlap_and_without_a_gap() -> None:
     first = follower()
     first.accept([record(n) for n in range(1, 21)], T0 + 20.5)

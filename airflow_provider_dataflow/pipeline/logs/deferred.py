@@ -67,6 +67,11 @@ class DeferredRunLogs:
             names = ", ".join(str(source) for source in self._sources)
             self._logger.info("Streaming the run's lines from OCI Logging log(s) %s", names)
 
+    @property
+    def followers(self) -> list[RunLogFollower]:
+        """One per log (their counters: lines delivered and skipped)."""
+        return [subscription.follower for _, subscription in self._subscribed]
+
     async def drain(self) -> None:
         """The run has ended: collect what is still being ingested for ``drain`` seconds, then stop."""
         if not self._subscribed:

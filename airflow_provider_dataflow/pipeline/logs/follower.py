@@ -33,6 +33,7 @@ class StreamLimits:
     drain: float = 30.0
     cursor_save_every: float = 30.0
     max_saved_ids: int = 1000  # a cursor keeps at most this many ids of the overlap (XCom size)
+    max_remembered_ids: int = 5000  # ids a follower keeps to recognise lines it showed (memory per run)
 
     @classmethod
     def configured(cls) -> StreamLimits:
@@ -52,9 +53,10 @@ class Cursor:
 
     covered_until: float
     recent_ids: tuple[str, ...] = ()
+    horizon: float = 0.0  # lines written before this are not shown again (more were shown than ids kept)
 
     def to_json(self) -> dict[str, Any]:
-        return {"covered_until": self.covered_until, "recent_ids": list(self.recent_ids)}
+        return {"covered_until": self.covered_until, "recent_ids": list(self.recent_ids), "horizon": self.horizon}
 
     @classmethod
     def from_json(cls, value: Any) -> Cursor | None:
@@ -62,7 +64,12 @@ class Cursor:
         if not isinstance(value, Mapping) or not isinstance(value.get("covered_until"), (int, float)):
             return None
         ids = value.get("recent_ids") or []
-        return cls(float(value["covered_until"]), tuple(str(i) for i in ids) if isinstance(ids, list) else ())
+        horizon = value.get("horizon")
+        return cls(
+            float(value["covered_until"]),
+            tuple(str(i) for i in ids) if isinstance(ids, list) else (),
+            float(horizon) if isinstance(horizon, (int, float)) else 0.0,
+        )
 
 
 class RunLogFollower:
@@ -71,6 +78,7 @@ class RunLogFollower:
     __slots__ = (
         "_covered_until",
         "_failing",
+        "_horizon",
         "_not_before",
         "_notices",
         "_seen",
@@ -94,6 +102,8 @@ class RunLogFollower:
         self._not_before = not_before
         self._covered_until = max(not_before, cursor.covered_until) if cursor else not_before
         self._seen: dict[str, float] = dict.fromkeys(cursor.recent_ids, self._covered_until) if cursor else {}
+        # Ids of lines written before this were forgotten (the memory bound): they are never shown again.
+        self._horizon = cursor.horizon if cursor else 0.0
         self._failing = False
         self._notices: list[str] = []
 
@@ -116,7 +126,7 @@ class RunLogFollower:
         if self._failing:
             self._failing = False
             lines.append(f"OCI Logging search of log {self.source} works again; this run's lines resume.")
-        floor = max(self._not_before, self._covered_until - self.limits.overlap)
+        floor = max(self._not_before, self._covered_until - self.limits.overlap, self._horizon)
         fresh = sorted((r for r in records if r.time >= floor and r.id not in self._seen), key=lambda r: (r.time, r.id))
         for record in fresh:
             self._seen[record.id] = record.time
@@ -154,14 +164,20 @@ class RunLogFollower:
         return self.drain_until is not None and self._covered_until >= self.drain_until
 
     def cursor(self) -> Cursor:
-        recent = sorted(self._seen.items(), key=lambda item: item[1])[-self.limits.max_saved_ids :]
-        return Cursor(self._covered_until, tuple(record_id for record_id, _ in recent))
+        remembered = sorted(self._seen.items(), key=lambda item: item[1])
+        recent = remembered[-self.limits.max_saved_ids :]
+        horizon = recent[0][1] if len(recent) < len(remembered) else self._horizon
+        return Cursor(self._covered_until, tuple(record_id for record_id, _ in recent), horizon)
 
     def _forget_before(self, floor: float) -> None:
-        """Drop ids of records older than any future window (and the oldest, beyond a bound)."""
-        bound = max(self.limits.max_saved_ids, 2 * self.limits.max_lines_per_interval)
+        """Drop ids of records older than any future window, and the oldest beyond ``max_remembered_ids``: a run
+        writing faster than that over the overlap then misses lines ingested very late, rather than repeating."""
         stale = [record_id for record_id, at in self._seen.items() if at < floor]
         for record_id in stale:
             del self._seen[record_id]
-        while len(self._seen) > bound:
-            del self._seen[next(iter(self._seen))]
+        excess = len(self._seen) - self.limits.max_remembered_ids
+        if excess > 0:
+            oldest = sorted(self._seen.items(), key=lambda item: item[1])[:excess]
+            for record_id, _ in oldest:
+                del self._seen[record_id]
+            self._horizon = max(self._horizon, oldest[-1][1] + 0.001)
