@@ -45,13 +45,14 @@ class BlockingRunLogs:
         """Search each log once and write the new lines."""
         now = self._clock()
         for follower in self.followers:
-            steps = search_steps(follower.source, [follower.key], follower.window_start(now), now)
+            steps = search_steps(follower.source, [follower.key], follower.window_start(now), now, follower.offer)
             try:
                 result = drive(steps, self._perform)
             except DataflowServiceError as error:
+                follower.abandon()
                 self._write([line] if (line := follower.failed(error)) else [])
                 continue
-            self._write(follower.accept(result.records, result.covered_until))
+            self._write(follower.lines(result.covered_until))
 
     def drain(self, interval: float, sleep: Callable[[float], None] = time.sleep) -> None:
         """The run has ended: keep searching every ``interval`` for ``drain`` seconds, then stop."""

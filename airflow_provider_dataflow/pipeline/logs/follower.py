@@ -78,9 +78,11 @@ class RunLogFollower:
     __slots__ = (
         "_covered_until",
         "_failing",
+        "_fresh_ids",
         "_horizon",
         "_not_before",
         "_notices",
+        "_pending",
         "_seen",
         "delivered",
         "drain_until",
@@ -106,6 +108,8 @@ class RunLogFollower:
         self._horizon = cursor.horizon if cursor else 0.0
         self._failing = False
         self._notices: list[str] = []
+        self._pending: list[LogRecord] = []  # the current search's new records (at most a few caps' worth)
+        self._fresh_ids: dict[str, float] = {}  # and every new id it found, kept or not
 
     def window_start(self, now: float) -> float:
         """Where the next search starts: the overlap before the last one's end, within ``max_window`` of now."""
@@ -121,28 +125,48 @@ class RunLogFollower:
         return start
 
     def accept(self, records: Iterable[LogRecord], covered_until: float) -> list[str]:
-        """The lines to show for a search that covered everything written before ``covered_until``."""
+        """``offer`` and ``lines`` for a search whose records come at once."""
+        self.offer(records)
+        return self.lines(covered_until)
+
+    def offer(self, records: Iterable[LogRecord]) -> None:
+        """Records of the search in progress (a page at a time: a search never holds all its pages)."""
+        floor = max(self._not_before, self._covered_until - self.limits.overlap, self._horizon)
+        seen, fresh_ids, pending = self._seen, self._fresh_ids, self._pending
+        for record in records:
+            if record.time >= floor and record.id not in seen and record.id not in fresh_ids:
+                fresh_ids[record.id] = record.time
+                pending.append(record)
+        cap = self.limits.max_lines_per_interval
+        if len(pending) > 2 * cap:  # only the newest ``cap`` are shown: keep no more than that
+            pending.sort(key=lambda r: (r.time, r.id))
+            del pending[:-cap]
+
+    def lines(self, covered_until: float) -> list[str]:
+        """The lines to show now that the search covered everything written before ``covered_until``."""
         lines, self._notices = self._notices, []
         if self._failing:
             self._failing = False
             lines.append(f"OCI Logging search of log {self.source} works again; this run's lines resume.")
-        floor = max(self._not_before, self._covered_until - self.limits.overlap, self._horizon)
-        fresh = sorted((r for r in records if r.time >= floor and r.id not in self._seen), key=lambda r: (r.time, r.id))
-        for record in fresh:
-            self._seen[record.id] = record.time
-        cap = self.limits.max_lines_per_interval
-        if len(fresh) > cap:
-            self.skipped += len(fresh) - cap
+        fresh = sorted(self._pending, key=lambda r: (r.time, r.id))[-self.limits.max_lines_per_interval :]
+        skipped = len(self._fresh_ids) - len(fresh)
+        if skipped:
+            self.skipped += skipped
             lines.append(
-                f"... {len(fresh) - cap} lines skipped: more than {cap} in one search interval "
+                f"... {skipped} lines skipped: more than {self.limits.max_lines_per_interval} in one search interval "
                 "([oci_dataflow] log_max_lines_per_interval); the newest follow."
             )
-            fresh = fresh[-cap:]
         lines.extend(record.line(self.limits.max_line_chars) for record in fresh)
         self.delivered += len(fresh)
+        self._seen.update(self._fresh_ids)
+        self._pending, self._fresh_ids = [], {}
         self._covered_until = max(self._covered_until, covered_until)
         self._forget_before(self._covered_until - self.limits.overlap)
         return lines
+
+    def abandon(self) -> None:
+        """The search in progress failed: forget what it offered (the next one finds it again)."""
+        self._pending, self._fresh_ids = [], {}
 
     def failed(self, error: BaseException) -> str | None:
         """The line to show when a search failed: once per run of failures."""

@@ -1,15 +1,17 @@
 """One search of one log over a time window, as steps (``pipeline.steps``) both paths drive.
 
-Pages are followed (``opc-next-page``); a window the service refuses as too large is searched in halves,
-down to a millisecond, as Oracle's ADS library does; a search stops after ``max_records`` results and
-says how far it got (``covered_until``), so the next one continues there instead of holding a window's
-worth of records in memory. The worker drives these steps with blocking calls, the triggerer's shared
-searcher with awaited ones.
+Pages are followed (``opc-next-page``) and handed to ``offer`` one at a time, so a search never holds
+its whole window in memory (records that die young cost the garbage collector little; thousands kept
+across pages would be promoted and make full collections, which stop the triggerer's event loop). A
+window the service refuses as too large is searched in halves, down to a millisecond, as Oracle's ADS
+library does; a search stops after ``max_records`` results and says how far it got
+(``covered_until``), so the next one continues there. The worker drives these steps with blocking
+calls, the triggerer's shared searcher with awaited ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from airflow_provider_dataflow.exceptions import DataflowServiceError
@@ -24,18 +26,22 @@ SMALLEST_WINDOW_SECONDS = 0.002  # the API's time step is 1 ms: a window this sh
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    records: list[LogRecord]
-    covered_until: float  # every line written before this time (and ingested by then) is in ``records``
+    covered_until: float  # every line written before this time (and ingested by then) was offered
     calls: int
+    records: int
 
 
 def search_steps(
-    source: LogSource, keys: Iterable[str], start: float, end: float, max_records: int = MAX_RECORDS_PER_SEARCH
+    source: LogSource,
+    keys: Iterable[str],
+    start: float,
+    end: float,
+    offer: Callable[[list[LogRecord]], None],
+    max_records: int = MAX_RECORDS_PER_SEARCH,
 ) -> Steps[SearchResult]:
-    """The records of the runs ``keys`` in ``source`` written in ``[start, end)``, oldest first."""
+    """Offer the records of the runs ``keys`` in ``source`` written in ``[start, end)``, oldest first."""
     query = source.query(keys)
-    records: list[LogRecord] = []
-    calls = 0
+    records = calls = 0
     windows = [(max(start, end - MAX_WINDOW_SECONDS), end)]  # a stack: the earliest half on top
     while windows:
         low, high = windows.pop()
@@ -44,9 +50,10 @@ def search_steps(
             while True:
                 calls += 1
                 batch, page = yield Call(search_logs_page(query, low, high, page, LogRecord.parse))
-                records.extend(batch)
-                if len(records) >= max_records:
-                    return SearchResult(records, records[-1].time, calls)
+                offer(batch)
+                records += len(batch)
+                if records >= max_records and batch:
+                    return SearchResult(batch[-1].time, calls, records)
                 if not page:
                     break
         except DataflowServiceError as error:
@@ -54,4 +61,4 @@ def search_steps(
                 raise
             middle = low + (high - low) / 2
             windows += [(middle, high), (low, middle)]
-    return SearchResult(records, end, calls)
+    return SearchResult(end, calls, records)

@@ -144,10 +144,24 @@ class LogSearcher:
         now = time.time()
         subscriptions = list(self._subscriptions)
         start = min(s.follower.window_start(now) for s in subscriptions)
-        keys = {s.follower.key for s in subscriptions}
+        by_run: defaultdict[str, list[RunLogFollower]] = defaultdict(list)
+        for subscription in subscriptions:
+            by_run[subscription.follower.key].append(subscription.follower)
+
+        def offer(records: list[LogRecord]) -> None:
+            """Hand a page's records to their runs' followers (a run may be followed by two triggers)."""
+            page: defaultdict[str | None, list[LogRecord]] = defaultdict(list)
+            for record in records:
+                page[record.run_key].append(record)
+            for key, of_run in page.items():
+                for follower in by_run.get(key or "", ()):
+                    follower.offer(of_run)
+
         try:
-            result = await adrive(search_steps(self.source, keys, start, now), self._perform)
+            result = await adrive(search_steps(self.source, by_run, start, now, offer), self._perform)
         except DataflowServiceError as error:
+            for subscription in subscriptions:
+                subscription.follower.abandon()
             return await self._failed(subscriptions, error)
         self._backoff.reset()
         self.searches += 1
@@ -160,13 +174,10 @@ class LogSearcher:
         return await self._hook.acall(step.operation)
 
     async def _serve(self, subscriptions: list[Subscription], result: SearchResult) -> None:
-        by_run: defaultdict[str | None, list[LogRecord]] = defaultdict(list)
-        for record in result.records:
-            by_run[record.run_key].append(record)
         now = time.monotonic()
         for served, subscription in enumerate(subscriptions, 1):
             follower = subscription.follower
-            subscription.write(follower.accept(by_run.get(follower.key, ()), result.covered_until))
+            subscription.write(follower.lines(result.covered_until))
             if follower.finished():
                 subscription.finished.set()
             if subscription.save_due(now):
