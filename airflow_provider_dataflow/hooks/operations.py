@@ -59,7 +59,7 @@ class Operation(Generic[T]):
 def get_run(run_id: str, kind: CallKind = CallKind.POLL) -> Operation[dict[str, Any]]:
     def call(client: Any, retry: Any) -> dict[str, Any]:
         response = client.get_run(run_id, retry_strategy=retry)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        return run_attributes(response.data)
 
     return Operation(kind, f"get run {run_id}", call)
 
@@ -79,7 +79,7 @@ def create_run(
         if opc_parent_rpt_url:
             kwargs["opc_parent_rpt_url"] = opc_parent_rpt_url
         response = client.create_run(_create_run_details(details), **kwargs)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        return run_attributes(response.data)
 
     return Operation(CallKind.SUBMIT, "create a Data Flow run", call)
 
@@ -136,13 +136,15 @@ def get_application(application_id: str) -> Operation[dict[str, Any]]:
 
 
 def update_run(run_id: str, changes: Mapping[str, Any]) -> Operation[dict[str, Any]]:
+    """``changes``: the UpdateRunDetails fields (tags, max duration, idle timeout); a write, so a submit kind."""
+
     def call(client: Any, retry: Any) -> dict[str, Any]:
         from oci.data_flow.models import UpdateRunDetails
 
-        response = client.update_run(run_id, UpdateRunDetails(**changes), retry_strategy=retry)
-        return run_attributes(response.data, response.headers.get("opc-request-id"))
+        response = client.update_run(UpdateRunDetails(**changes), run_id, retry_strategy=retry)
+        return run_attributes(response.data)
 
-    return Operation(CallKind.READ, f"update run {run_id}", call)
+    return Operation(CallKind.SUBMIT, f"update run {run_id}", call)
 
 
 def list_run_logs(run_id: str) -> Operation[list[dict[str, Any]]]:
@@ -190,14 +192,14 @@ def list_runs_limited(compartment_id: str, limit: int) -> Operation[int]:
     return Operation(CallKind.READ, f"list runs in compartment {compartment_id}", call)
 
 
-def run_attributes(run: Any, opc_request_id: str | None = None) -> dict[str, Any]:
-    """An SDK ``Run`` or ``RunSummary`` as a JSON-safe dict under Terraform's attribute names (XCom, events)."""
+def run_attributes(run: Any) -> dict[str, Any]:
+    """An SDK ``Run`` or ``RunSummary`` as a JSON-safe dict under Terraform's attribute names (XCom, events).
+
+    ``opc_request_id`` is the run's own: the id of the request that created it, which its Spark logs carry.
+    """
     from oci.util import to_dict
 
-    attributes = {_TERRAFORM_NAMES.get(key, key): value for key, value in to_dict(run).items()}
-    if opc_request_id is not None:
-        attributes["opc_request_id"] = opc_request_id
-    return attributes
+    return {_TERRAFORM_NAMES.get(key, key): value for key, value in to_dict(run).items()}
 
 
 def _create_run_details(details: Mapping[str, Any]) -> Any:

@@ -6,37 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_provider_dataflow.runs.console import LINK_XCOM_KEY, console_url
+
+__all__ = ["DataflowRunLink", "console_url"]
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
-
-OC1_CONSOLE = "https://cloud.oracle.com/data-flow/runs/details/{run_id}?region={region}"
-REALM_CONSOLE = "https://console.{region}.{domain}/data-flow/runs/details/{run_id}"
-
-
-def console_url(run_id: str, region: str | None, template: str | None = None) -> str:
-    """The console page of a run, for the region's realm (or the connection's own template).
-
-    ``template`` may use ``{run_id}`` and ``{region}``; set it (connection extra
-    ``console_url_template``) for private realms whose console this provider cannot derive.
-    """
-    region = region or ""
-    if template:
-        return template.format(run_id=run_id, region=region)
-    import oci
-
-    realm = oci.regions.REGION_REALMS.get(region, "oc1")
-    if realm == "oc1":
-        return OC1_CONSOLE.format(run_id=run_id, region=region)
-    domain = oci.regions.REALMS.get(realm, "oraclecloud.com")
-    return REALM_CONSOLE.format(run_id=run_id, region=region, domain=domain)
 
 
 class DataflowRunLink(BaseOperatorLink):
     """Extra link to the run's console page, read from XCom so it works without a connection lookup."""
 
     name = "OCI Data Flow run"
-    xcom_key = "dataflow_run_url"
+    xcom_key = LINK_XCOM_KEY
 
     @classmethod
     def persist(cls, context: Context, url: str) -> None:

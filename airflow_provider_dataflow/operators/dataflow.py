@@ -16,9 +16,9 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_dataflow import compat
 from airflow_provider_dataflow.compat import AirflowTaskTimeout, conf
-from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
-from airflow_provider_dataflow.runs.attempts import STATE_STORE_KEY, ReattachPolicy, state_store_record
+from airflow_provider_dataflow.runs.attempts import STATE_STORE_KEY, ReattachPolicy
 from airflow_provider_dataflow.runs.fields import FIELD_ATTRIBUTES, run_fields_of
 from airflow_provider_dataflow.runs.states import success_states
 
@@ -57,7 +57,11 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param deferrable: Wait in the triggerer instead of a worker slot.
     :param poll_interval: Seconds between status checks.
     :param timeout: Seconds the wait may take; then the run is cancelled and the task fails.
-        Enforced in deferrable mode too (Airflow does not enforce ``execution_timeout`` there).
+        Enforced in deferrable mode too (Airflow does not enforce ``execution_timeout`` there). For a run
+        submitted to a Data Flow pool (``pool_id``), counted from when it leaves the pool's queue.
+    :param pool_queue_timeout: Seconds a run may wait in its pool's queue (ACCEPTED, waiting for the pool's
+        capacity) before it is cancelled and the task fails; None leaves that wait to the service's
+        ``spark.dataflow.acquireQuotaTimeout`` (20 minutes by default). The wait is reported in the task log.
     :param timeout_sets_max_duration: Also send ``max_duration_in_minutes`` derived from
         ``timeout`` (when not set), so the service stops the run even if Airflow is down.
     :param cancel_on_kill: Cancel the run when the task is killed or marked failed/success.
@@ -69,6 +73,11 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param start_from_trigger: Submit from the triggerer instead of a worker: the task takes no
         worker slot until the run has ended (see docs/scale.md for what this mode cannot do).
         Airflow 3.3+; earlier triggerers cannot render templated fields, so there the worker submits.
+    :param end_from_trigger: With ``deferrable`` or ``start_from_trigger``: on success the triggerer ends
+        the task itself (return value and console link as XCom), so a run needs no worker at all with
+        ``start_from_trigger``; any other ending resumes on a worker to raise the task's exception. Airflow
+        refuses it when a listener (OpenLineage) is installed: the task then resumes on a worker, as without
+        it, and the DAG still imports.
     :param openlineage_inject_parent_job_info: Add ``spark.openlineage.parent*``/``rootParent*``
         properties naming this task, so the Spark job's lineage events point back at it.
     :param openlineage_inject_transport_info: Add the deployment's OpenLineage HTTP transport as
@@ -133,6 +142,8 @@ class DataflowInvokeRunOperator(BaseOperator):
         wait_for_termination: bool = False,
         log_tail_lines: int = 50,
         start_from_trigger: bool = False,
+        end_from_trigger: bool = False,
+        pool_queue_timeout: float | None = None,
         openlineage_inject_parent_job_info: bool = conf.getboolean(
             "openlineage", "spark_inject_parent_job_info", fallback=False
         ),
@@ -173,6 +184,9 @@ class DataflowInvokeRunOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = _positive_float("poll_interval", poll_interval)
         self.timeout = None if timeout is None else _positive_float("timeout", timeout)
+        self.pool_queue_timeout = (
+            None if pool_queue_timeout is None else _positive_float("pool_queue_timeout", pool_queue_timeout)
+        )
         self.timeout_sets_max_duration = timeout_sets_max_duration
         self.cancel_on_kill = cancel_on_kill
         self.reattach_policy = _reattach_policy(reattach_policy)
@@ -185,6 +199,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         self.run_id: str | None = None
         self.last_run: dict[str, Any] | None = None
         self.start_from_trigger = start_from_trigger and compat.TRIGGER_RENDERS_TEMPLATES
+        self.end_from_trigger = _end_from_trigger(end_from_trigger, deferrable or start_from_trigger, self.log)
         if self.start_from_trigger:
             self.start_trigger_args = self._start_trigger_args()
 
@@ -215,13 +230,10 @@ class DataflowInvokeRunOperator(BaseOperator):
         return run_fields_of(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
-        from airflow_provider_dataflow.pipeline import submit
         from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
         from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
+        from airflow_provider_dataflow.pipeline.submit import RunRequest, plan_steps
         from airflow_provider_dataflow.pipeline.wait import wait_steps
-        from airflow_provider_dataflow.runs.attempts import task_tags
-        from airflow_provider_dataflow.runs.states import wait_is_over
 
         if self.start_from_trigger:
             self.log.warning(
@@ -229,50 +241,53 @@ class DataflowInvokeRunOperator(BaseOperator):
                 "scheduler cannot hand to a trigger, or dag.test()); submitting from the worker"
             )
         DataflowRunLink.persist(context, "")  # the link exists (empty) until the run does
-        body = submit.prepare_body(
-            self.run_fields(),
+        store = context.get("task_state_store")
+        record = store.get(STATE_STORE_KEY) if store is not None else None
+        request = RunRequest.of(
+            self,
+            context["ti"],
             default_compartment_id=self.hook.settings.compartment_id,
-            tags=task_tags(context["ti"]),
-            timeout=self.timeout,
-            timeout_sets_max_duration=self.timeout_sets_max_duration,
-            log=self.log,
+            lineage_context=context,
+            earlier_run_id=str(record["run_id"]) if isinstance(record, dict) and record.get("run_id") else None,
         )
         perform = blocking_performer(self.hook)
-        run = drive(submit.submit_steps(body, self._submission(context), self.log), perform)
+        plan = drive(plan_steps(request, self.log), perform)
+        run = self.last_run = plan.run
         self._record_run(context, run["id"])
-        self.last_run = run
-
-        success_states = self.success_states(run.get("type"))
         if self.asynchronous:
-            self._remember_run(context, run["id"], task_succeeded=True)
-            return redact_transport_secrets(run)
-        if wait_is_over(run.get("state"), success_states):
+            return self._accepted(context, run)
+        if plan.wait_is_over:
             return self._finish(context, WaitOutcome.done(run))
-        deadline = submit.deadline_for(run, self.timeout)
         if self.deferrable:
             from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
+            queue = plan.pool_queue
             self.defer(
                 trigger=DataflowRunTrigger(
                     run_id=run["id"],
                     oci_conn_id=self.oci_conn_id,
                     region=self.region,
                     poll_interval=self.poll_interval,
-                    target_states=success_states,
-                    deadline=deadline,
+                    target_states=plan.target_states,
+                    deadline=plan.deadline,
                     timeout=self.timeout,
                     cancel_on_kill=self.cancel_on_kill,
                     compartment_id=run.get("compartment_id"),
+                    pool_id=queue.pool_id if queue else None,
+                    pool_queue_deadline=queue.deadline if queue else None,
+                    pool_queue_timeout=self.pool_queue_timeout,
+                    end_from_trigger=self.end_from_trigger,
                 ),
                 method_name="execute_complete",
             )
         steps = wait_steps(
             run["id"],
             poll_interval=self.poll_interval,
-            target_states=success_states,
-            deadline=deadline,
+            target_states=plan.target_states,
+            deadline=plan.deadline,
             timeout=self.timeout,
             log=self.log,
+            pool_queue=plan.pool_queue,
         )
         try:
             outcome = drive(steps, perform)
@@ -296,60 +311,52 @@ class DataflowInvokeRunOperator(BaseOperator):
         """States that end the wait successfully for this run type."""
         return success_states(run_type, self.wait_for_termination)
 
-    def _submission(self, context: Context) -> Any:
-        from airflow_provider_dataflow.pipeline.submit import Lineage, Submission
-
-        store = context.get("task_state_store")
-        record = store.get(STATE_STORE_KEY) if store is not None else None
-        return Submission(
-            ti=context["ti"],
-            reattach_policy=self.reattach_policy,
-            earlier_record=record if isinstance(record, dict) else None,
-            dag_run_started=getattr(context.get("dag_run"), "start_date", None),
-            lineage=Lineage(
-                parent_job=self.openlineage_inject_parent_job_info,
-                transport=self.openlineage_inject_transport_info,
-                context=context,
-            ),
-            opc_parent_rpt_url=self.opc_parent_rpt_url,
-        )
-
     def _record_run(self, context: Context, run_id: str) -> None:
-        """Keep the run id for later tries and show its console page."""
+        """Keep the run id for later tries (the task state store, 3.3+) and show its console page."""
         self.run_id = run_id
-        self._remember_run(context, run_id)
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(STATE_STORE_KEY, {"run_id": run_id})
         url = console_url(run_id, self.hook.settings.region, self.hook.settings.console_url_template)
         DataflowRunLink.persist(context, url)
         self.log.info("Console: %s", url)
 
-    @staticmethod
-    def _remember_run(context: Context, run_id: str, *, task_succeeded: bool = False) -> None:
-        """The run id in Airflow's task state store, which (unlike XCom) survives retries and clears."""
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(STATE_STORE_KEY, state_store_record(run_id, task_succeeded=task_succeeded))
-
     def _finish(self, context: Context, outcome: WaitOutcome) -> dict[str, Any]:
-        """The outcome, closed by the run's cost line (also on failure) and its metrics."""
-        from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
-        from airflow_provider_dataflow.pipeline.outcome import completed, report_cost, resolve
-        from airflow_provider_dataflow.runs.cost import RunCost
+        """The task's result or exception (``pipeline.finish``), the run marked as this try's on success."""
+        from airflow_provider_dataflow.pipeline.finish import finish_steps
+        from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
 
-        outcome = completed(outcome, self.hook)
-        ended = self.last_run = outcome.run
+        if outcome.run:
+            self.last_run = outcome.run
+        steps = finish_steps(
+            outcome,
+            success_states=self.success_states((outcome.run or {}).get("type")),
+            log_tail_lines=self.log_tail_lines,
+            log=self.log,
+            metric_tags={"dag_id": self.dag_id, "task_id": self.task_id},
+            mark_for=self._mark_for(context),
+        )
         try:
-            run = resolve(
-                outcome,
-                hook=self.hook,
-                success_states=self.success_states((ended or {}).get("type")),
-                log_tail_lines=self.log_tail_lines,
-                log=self.log,
-            )
-        finally:
-            if ended:
-                report_cost(ended, self.log, {"dag_id": self.dag_id, "task_id": self.task_id})
-        self._remember_run(context, run["id"], task_succeeded=True)
-        return {**redact_transport_secrets(run), "cost": RunCost.of(run).as_xcom()}
+            finished = drive(steps, blocking_performer(self.hook))
+        except DataflowRunError as err:
+            self.last_run = err.run or self.last_run
+            raise
+        self.last_run = finished.run
+        return finished.task_result()
+
+    def _accepted(self, context: Context, run: dict[str, Any]) -> dict[str, Any]:
+        """``asynchronous``: the task succeeds with the accepted run (marked, so a clear submits anew)."""
+        from airflow_provider_dataflow.lineage.injection import redact_transport_secrets
+        from airflow_provider_dataflow.pipeline.finish import mark_succeeded_steps
+        from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
+
+        if (ti := self._mark_for(context)) is not None:
+            run = drive(mark_succeeded_steps(run, ti, self.log), blocking_performer(self.hook))
+        return redact_transport_secrets(run)
+
+    def _mark_for(self, context: Context) -> Any:
+        """The task instance a successful run is marked for; none when no later try looks at the mark."""
+        return context.get("ti") if self.reattach_policy is not ReattachPolicy.ALWAYS_SUBMIT else None
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """Run facet ``oci_dataflow_run`` (id, console URL, state, type, duration, OCPU, bytes) and the job's source."""
@@ -384,6 +391,26 @@ def _positive_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise DataflowInvalidInputError(name, f"must be a number of seconds > 0, got {value!r}")
     return float(value)
+
+
+def _end_from_trigger(wanted: bool, defers: bool, log: Any) -> bool:
+    """Whether the trigger may end the task: Airflow refuses a DAG whose task asks for it while a listener
+    (OpenLineage) is installed, so then the task resumes on a worker instead and the DAG still imports."""
+    if not wanted:
+        return False
+    if not defers:
+        raise DataflowInvalidInputError(
+            "end_from_trigger", "needs deferrable=True or start_from_trigger=True: only a trigger can end the task"
+        )
+    from airflow.listeners.listener import get_listener_manager
+
+    if get_listener_manager().has_listeners:
+        log.warning(
+            "end_from_trigger is ignored: Airflow does not allow it while listeners (e.g. OpenLineage) are "
+            "installed; the task resumes on a worker when its run ends"
+        )
+        return False
+    return True
 
 
 def _reattach_policy(value: ReattachPolicy | str) -> ReattachPolicy:

@@ -1,15 +1,20 @@
 """What "waiting for a run" means, as steps (``steps``) the worker and the triggerer both drive.
 
 The rules: poll at the task's interval (capped by ``[oci_dataflow] max_poll_interval``), back off on
-transient errors honouring Retry-After, end on a permanent error with its kind, and at the deadline
-cancel the run and confirm where it ended. Every wait ends in a :class:`~.outcome.WaitOutcome`.
+transient errors honouring Retry-After, end on a permanent error with its exception, and at the deadline
+cancel the run and confirm where it ended. A run submitted to a Data Flow pool may first wait in the
+pool's queue (ACCEPTED): that wait is reported in the task log and bounded on its own
+(:class:`PoolQueue`), and the timeout counts from when the run leaves the queue. Every wait ends in a
+:class:`~.outcome.WaitOutcome`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Generator
+from collections.abc import Collection, Generator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_dataflow.config import max_poll_interval
@@ -18,11 +23,28 @@ from airflow_provider_dataflow.hooks.operations import CallKind, cancel_run, get
 from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, Steps, log_transient, retried
 from airflow_provider_dataflow.runs.backoff import Backoff
-from airflow_provider_dataflow.runs.states import wait_is_over
+from airflow_provider_dataflow.runs.states import RunState, wait_is_over
 
 CANCEL_CONFIRM_SECONDS = 25.0
 CONFIRM_EVERY_SECONDS = 1.0
 CANCEL_RETRY_SECONDS = 120.0  # how long a cancel is retried through 429s and 5xx before giving up
+
+
+@dataclass(frozen=True)
+class PoolQueue:
+    """A run submitted to a pool: while it is ACCEPTED it waits for the pool's capacity.
+
+    ``deadline`` (Unix time, from ``pool_queue_timeout``) bounds that wait; None leaves it to the service's
+    ``spark.dataflow.acquireQuotaTimeout`` (20 minutes by default).
+    """
+
+    pool_id: str
+    timeout: float | None = None
+    deadline: float | None = None
+
+    @property
+    def bound(self) -> str:
+        return f"out of pool {self.pool_id}'s queue within pool_queue_timeout ({self.timeout or 0:.0f} s)"
 
 
 def wait_steps(
@@ -33,18 +55,28 @@ def wait_steps(
     deadline: float | None,
     timeout: float | None,
     log: logging.Logger | Any,
+    pool_queue: PoolQueue | None = None,
 ) -> Steps[WaitOutcome]:
-    """Observe the run until the wait is over, a permanent error, or the deadline (then cancel)."""
+    """Observe the run until the wait is over, a permanent error, or the deadline (then cancel).
+
+    With ``pool_queue`` and no ``deadline``, the deadline is ``timeout`` seconds after the run leaves the
+    pool's queue (the service's time of that change, so a restarted trigger keeps it).
+    """
     targets = tuple(sorted(target_states))
     poll_interval = max_poll_interval(poll_interval)
     backoff = Backoff.for_polling(poll_interval)
     known_state: str | None = None  # only the state: thousands of waits must not each keep a whole run
+    queued = pool_queue is not None and deadline is None
     delay = 0.0
     while True:
-        if deadline is not None and time.time() >= deadline:
-            return (yield from _cancel_after_timeout(run_id, timeout, log))
+        limit = pool_queue.deadline if queued and pool_queue is not None else deadline
+        if limit is not None and time.time() >= limit:
+            bound = (
+                pool_queue.bound if queued and pool_queue else f"within the operator's timeout ({timeout or 0:.0f} s)"
+            )
+            return (yield from _cancel_after_timeout(run_id, known_state, bound, log))
         try:
-            run = yield Poll(run_id, _sleep_budget(delay, deadline), known_state, deadline, targets, poll_interval)
+            run = yield Poll(run_id, _sleep_budget(delay, limit), known_state, limit, targets, poll_interval)
         except DataflowServiceError as err:
             if not err.transient:
                 last_seen = {"id": run_id, "state": known_state} if known_state else None
@@ -53,21 +85,45 @@ def wait_steps(
             log_transient(log, err, delay, backoff.attempt)
             continue
         backoff.reset()
-        if run.get("state") != known_state:
-            log.info("Data Flow run %s is %s", run_id, run.get("state"))
-            known_state = run.get("state")
-        if wait_is_over(run.get("state"), targets):
+        state = run.get("state")
+        if state != known_state:
+            log.info("Data Flow run %s is %s", run_id, state)
+            if queued and pool_queue is not None and state == RunState.ACCEPTED.value:
+                log.info("It waits in pool %s's queue: %s", pool_queue.pool_id, run.get("lifecycle_details") or "")
+            known_state = state
+        if queued and state != RunState.ACCEPTED.value:
+            queued = False
+            deadline = _left_queue_at(run) + timeout if timeout else None
+        if wait_is_over(state, targets):
             return WaitOutcome.done(run)
         delay = poll_interval
 
 
-def _cancel_after_timeout(run_id: str, timeout: float | None, log: logging.Logger | Any) -> Steps[WaitOutcome]:
-    log.warning("Timeout of %s s reached; cancelling Data Flow run %s", timeout, run_id)
+def _left_queue_at(run: Mapping[str, Any]) -> float:
+    """When the run left its pool's queue: its last state change if it is IN_PROGRESS, else now."""
+    updated = run.get("time_updated")
+    if run.get("state") == RunState.IN_PROGRESS.value and updated:
+        try:
+            stamp = (
+                updated
+                if isinstance(updated, datetime)
+                else datetime.fromisoformat(str(updated).replace("Z", "+00:00"))
+            )
+            return stamp.timestamp()
+        except ValueError:
+            pass
+    return time.time()
+
+
+def _cancel_after_timeout(
+    run_id: str, known_state: str | None, bound: str, log: logging.Logger | Any
+) -> Steps[WaitOutcome]:
+    log.warning("Data Flow run %s did not finish %s; cancelling it", run_id, bound)
     try:
         cancelled, run = yield from cancel_and_confirm_steps(run_id, log)
     except DataflowServiceError as err:
-        return WaitOutcome.failed(run_id, err, message=f"Timeout reached, and cancelling the run failed: {err}")
-    return WaitOutcome.timed_out(run, timeout, cancelled)
+        return WaitOutcome.timed_out({"id": run_id, "state": known_state}, bound, cancelled=False, cancel_error=err)
+    return WaitOutcome.timed_out(run, bound, cancelled=cancelled)
 
 
 def cancel_and_confirm_steps(run_id: str, log: logging.Logger | Any) -> Generator[Step, Any, tuple[bool, dict]]:

@@ -1,30 +1,19 @@
-"""Sort failed runs and calls by kind: the user's Spark code, capacity, a rejected request.
+"""Sort ended runs by kind: the user's Spark code, capacity, a cancel or a stop.
 
-The exception a task raises (and so the retry policy's decision) and the ``oci_dataflow.run.*``
-metrics both come from here, so a dashboard and the retry decisions never disagree. A failed call
-travels from the triggerer to the worker as a :class:`CallFailure`, so resuming raises the exception
-the worker would have raised itself.
+The exception a task raises for a run that ended badly (and so the retry policy's decision) and the
+``oci_dataflow.run.*`` metrics both come from here, so a dashboard and the retry decisions never disagree.
+Failed calls get their exception class where they fail (``hooks.service_errors``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from airflow_provider_dataflow.exceptions import (
-    DataflowApplicationError,
-    DataflowInvalidInputError,
-    DataflowLimitExceededError,
-    DataflowRequestRejectedError,
-    DataflowRunCapacityError,
-    DataflowRunError,
-    DataflowServiceError,
-)
+from airflow_provider_dataflow.exceptions import DataflowApplicationError, DataflowRunCapacityError, DataflowRunError
 from airflow_provider_dataflow.runs.states import RunState
 
-LIMIT_CODES = frozenset({"LimitExceeded", "QuotaExceeded"})
 # lifecycleDetails of a run the service could not place; such a run never reaches IN_PROGRESS.
 CAPACITY_DETAILS = re.compile(
     r"out of (host )?capacity|insufficient capacity|not enough capacity|capacity (is )?(not available|unavailable)"
@@ -64,63 +53,3 @@ def run_error(message: str, run: dict[str, Any]) -> DataflowRunError:
     if kind is RunEnd.APPLICATION_FAILURE:
         return DataflowApplicationError(message, run)
     return DataflowRunError(message, run)
-
-
-def service_error_class(status: int | None, code: str | None) -> type[DataflowServiceError]:
-    """400 LimitExceeded/QuotaExceeded: capacity; other 400s, 401 and 404: rejected; the rest as is."""
-    if status == 400 and code in LIMIT_CODES:
-        return DataflowLimitExceededError
-    if status in (400, 401, 404):
-        return DataflowRequestRejectedError
-    return DataflowServiceError
-
-
-@dataclass(frozen=True)
-class CallFailure:
-    """A failed call or bad input, as plain values that survive a trigger event's serialisation.
-
-    ``field`` is set for bad input (``DataflowInvalidInputError``); otherwise it is a service call's
-    failure: HTTP ``status``, OCI error ``code``, whether waiting may help (``transient``).
-    """
-
-    message: str
-    status: int | None = None
-    code: str | None = None
-    transient: bool = False
-    retry_after: float | None = None
-    field: str | None = None
-
-    @classmethod
-    def of(cls, err: DataflowServiceError | DataflowInvalidInputError) -> CallFailure:
-        if isinstance(err, DataflowInvalidInputError):
-            return cls(message=err.problem, field=err.field)
-        return cls(str(err), err.status, err.code, err.transient, err.retry_after)
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> CallFailure:
-        return cls(
-            message=str(payload.get("message") or ""),
-            status=payload.get("status"),
-            code=payload.get("code"),
-            transient=bool(payload.get("transient")),
-            retry_after=payload.get("retry_after"),
-            field=payload.get("field"),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_exception(self) -> DataflowServiceError | DataflowInvalidInputError:
-        """The exception the worker raises for this failure (and so the retry policy's input)."""
-        if self.field is not None:
-            return DataflowInvalidInputError(self.field, self.message)
-        return self.to_service_error()
-
-    def to_service_error(self) -> DataflowServiceError:
-        return service_error_class(self.status, self.code)(
-            self.message,
-            status=self.status,
-            code=self.code,
-            transient=self.transient,
-            retry_after=self.retry_after,
-        )

@@ -45,5 +45,22 @@ def run_fields_of(holder: Any) -> dict[str, Any]:
     return {name: getattr(holder, EXECUTE_ATTRIBUTE if name == "execute" else name) for name in RUN_FIELDS}
 
 
+# The operator's settings a submission and its wait read besides the run fields (the submit trigger's kwargs).
+SUBMIT_SETTINGS = (
+    "oci_conn_id",
+    "region",
+    "opc_parent_rpt_url",
+    "poll_interval",
+    "timeout",
+    "timeout_sets_max_duration",
+    "cancel_on_kill",
+    "reattach_policy",
+    "wait_for_termination",
+    "openlineage_inject_parent_job_info",
+    "openlineage_inject_transport_info",
+    "pool_queue_timeout",
+    "end_from_trigger",
+)
+
 # The fields the service lets an existing run change (UpdateRunDetails).
 UPDATABLE_FIELDS = ("defined_tags", "freeform_tags", "max_duration_in_minutes", "idle_timeout_in_minutes")

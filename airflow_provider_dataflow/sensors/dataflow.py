@@ -121,15 +121,18 @@ class DataflowRunSensor(BaseSensorOperator):
         return self._finish(WaitOutcome.from_event(event))
 
     def _finish(self, outcome: WaitOutcome) -> dict[str, Any]:
-        from airflow_provider_dataflow.pipeline.outcome import resolve
+        """The same outcome rules as the operator's (``pipeline.finish``); the sensor returns the run itself."""
+        from airflow_provider_dataflow.pipeline.finish import finish_steps
+        from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
 
-        return resolve(
+        steps = finish_steps(
             outcome,
-            hook=self.hook,
             success_states=self.target_states,
             log_tail_lines=self.log_tail_lines,
             log=self.log,
+            metric_tags=None,
         )
+        return drive(steps, blocking_performer(self.hook)).run
 
 
 def _states(field: str, values: Sequence[str]) -> list[str]:

@@ -232,7 +232,7 @@ def test_a_deleted_application_is_readable_as_deleted_but_gone_from_lists_and_ru
         lambda: client.delete_application(application.id),
     ):
         error = _service_error(call)
-        assert (error.status, error.code) == (409, "IncorrectState")
+        assert (error.status, error.code) == (409, "Conflict")  # not IncorrectState: waiting will not change it
 
 
 @pytest.mark.parametrize(

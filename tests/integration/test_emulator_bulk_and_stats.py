@@ -80,9 +80,9 @@ def test_bulk_runs_get_behaviours_timing_and_their_application(
     [
         ({"count": 0}, "count must be an integer from 1 to 100000"),
         ({"count": 2, "run_type": "NIGHTLY"}, "type must be one of BATCH, STREAMING, SESSION"),
-        ({"count": 2, "execute": "oci://b@n/job.txt"}, "cannot derive the language"),
+        ({"count": 2, "execute": "oci://b@n/job.txt"}, "must be a .jar or a .py file"),
         ({"count": 2, "freeform_tags": {"team": 7}}, "freeformTags.team must be a string"),
-        ({"count": 2, "application_id": "ocid1.dataflowapplication.oc1..missing"}, "404"),
+        ({"count": 2, "application_id": "ocid1.dataflowapplication.oc1..missing"}, "RelatedResourceNotAuthorized"),
     ],
 )
 def test_bad_bulk_calls_name_the_field_and_create_nothing(

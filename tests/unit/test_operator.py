@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -65,11 +66,28 @@ def test_success_states_depend_on_run_type() -> None:
     assert _operator(wait_for_termination=True).success_states("SESSION") == ["SUCCEEDED", "STOPPED"]
 
 
-def test_execute_complete_returns_the_run_attributes() -> None:
-    op = _operator(log_tail_lines=0)
-    result = op.execute_complete({}, {"status": "done", "run": RUN})
-    assert result == {**RUN, "cost": result["cost"]}
-    assert result["cost"]["ocpu_hours"] == 0
+def test_execute_complete_returns_the_run_attributes_and_their_cost() -> None:
+    run = {
+        **RUN,
+        "total_ocpu": 4,
+        "run_duration_in_milliseconds": 900_000,
+        "time_created": "2026-03-01T10:00:00+00:00",
+        "time_updated": "2026-03-01T10:16:00+00:00",
+        "data_read_in_bytes": 1024,
+        "data_written_in_bytes": 2048,
+    }
+    result = _operator(log_tail_lines=0).execute_complete({}, {"status": "done", "run": run})
+    assert result == {
+        **run,
+        "cost": {
+            "ocpu_hours": 1.0,
+            "total_ocpu": 4.0,
+            "run_seconds": 900.0,
+            "queue_seconds": 60.0,
+            "data_read_in_bytes": 1024,
+            "data_written_in_bytes": 2048,
+        },
+    }
 
 
 def test_execute_complete_fails_with_state_and_lifecycle_details() -> None:
@@ -118,7 +136,14 @@ def test_a_trigger_serialised_by_the_previous_release_still_deserialises() -> No
     }
     trigger = DataflowRunTrigger(**previous_release)
     assert trigger.compartment_id is None
-    assert trigger.serialize()[1] == {**previous_release, "compartment_id": None}
+    newer_arguments = {
+        "compartment_id": None,
+        "pool_id": None,
+        "pool_queue_deadline": None,
+        "pool_queue_timeout": None,
+        "end_from_trigger": False,
+    }
+    assert trigger.serialize()[1] == {**previous_release, **newer_arguments}
 
 
 def test_start_from_trigger_hands_every_templated_run_field_to_the_trigger() -> None:
@@ -142,3 +167,57 @@ def test_the_names_the_operator_keeps_to_parse_fast_are_the_real_ones() -> None:
     assert DataflowHook.default_conn_name == operator_module.DEFAULT_CONN_ID
     submit_trigger = DataflowSubmitRunTrigger
     assert f"{submit_trigger.__module__}.{submit_trigger.__qualname__}" == operator_module.SUBMIT_TRIGGER
+
+
+def test_triggers_written_by_a_newer_release_load_ignoring_what_they_do_not_know(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """During a rolling upgrade a trigger row may come from a release with more arguments (issue 21, item 1)."""
+    from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger
+
+    _, run_kwargs = DataflowRunTrigger(run_id="ocid1.dataflowrun.oc1..r", deadline=1.0).serialize()
+    newer = {**run_kwargs, "stream_logs_to": "somewhere", "max_backoff": 60}
+    with caplog.at_level("WARNING"):
+        trigger = DataflowRunTrigger(**newer)
+    assert trigger.serialize()[1] == run_kwargs
+    assert "DataflowRunTrigger ignores keyword arguments it does not know" in caplog.text
+    assert "max_backoff, stream_logs_to" in caplog.text
+
+    op = _operator(start_from_trigger=True, display_name="{{ params.name }}")
+    submit_kwargs = dict(op.start_trigger_args.trigger_kwargs or {})  # type: ignore[union-attr]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        submit = DataflowSubmitRunTrigger(**{**submit_kwargs, "spark_ui_links": True})
+    assert submit.serialize()[1] == submit_kwargs
+    assert "DataflowSubmitRunTrigger ignores keyword arguments it does not know" in caplog.text
+
+
+def test_a_submit_trigger_written_before_pools_and_end_from_trigger_still_loads() -> None:
+    """The submit trigger's kwargs as 0.2.0.dev wrote them (no pool_queue_timeout, no end_from_trigger)."""
+    from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger
+
+    op = _operator(start_from_trigger=True)
+    kwargs = dict(op.start_trigger_args.trigger_kwargs or {})  # type: ignore[union-attr]
+    older = {key: value for key, value in kwargs.items() if key not in ("pool_queue_timeout", "end_from_trigger")}
+    trigger = DataflowSubmitRunTrigger(**older)
+    assert trigger.end_from_trigger is False and trigger.pool_queue_timeout is None
+    assert trigger.serialize()[1] == kwargs
+
+
+@pytest.mark.parametrize("listeners", [False, True])
+def test_end_from_trigger_falls_back_to_the_worker_when_listeners_are_installed(
+    monkeypatch: pytest.MonkeyPatch, listeners: bool
+) -> None:
+    """Airflow refuses a DAG whose task has end_from_trigger=True while a listener (OpenLineage) is
+    installed; the operator turns it off then, so the DAG still imports, and the task resumes on a worker."""
+    from airflow.listeners import listener
+
+    monkeypatch.setattr(listener, "get_listener_manager", lambda: SimpleNamespace(has_listeners=listeners))
+    op = _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=True, end_from_trigger=True)
+    assert op.end_from_trigger is not listeners
+    assert getattr(op, "end_from_trigger", False) is not listeners, "what Airflow's DagBag checks"
+
+
+def test_end_from_trigger_needs_a_trigger() -> None:
+    with pytest.raises(DataflowInvalidInputError, match="`end_from_trigger`: needs deferrable=True"):
+        _operator(application_id="ocid1.dataflowapplication.oc1..a", deferrable=False, end_from_trigger=True)

@@ -2,60 +2,103 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from airflow_provider_dataflow.exceptions import (
+    DataflowClockSkewError,
     DataflowInvalidInputError,
     DataflowLimitExceededError,
     DataflowRequestRejectedError,
+    DataflowRunTimeoutError,
     DataflowServiceError,
 )
 from airflow_provider_dataflow.pipeline.kill import AskedBy, should_cancel
 from airflow_provider_dataflow.pipeline.outcome import Ending, WaitOutcome
-from airflow_provider_dataflow.runs.failures import CallFailure
 
 RUN = {"id": "ocid1.dataflowrun.oc1..r", "state": "SUCCEEDED"}
 
 
 @pytest.mark.parametrize(
-    ("event", "expected"),
+    ("event", "ending", "error_type", "message"),
     [
-        ({"status": "done", "run": RUN}, WaitOutcome(Ending.DONE, RUN, RUN["id"])),
+        ({"status": "done", "run": RUN}, Ending.DONE, None, None),
         (
             {"status": "timeout", "run": RUN, "message": "did not finish"},
-            WaitOutcome(Ending.TIMEOUT, RUN, RUN["id"], "did not finish"),
+            Ending.TIMEOUT,
+            DataflowRunTimeoutError,
+            "did not finish",
         ),
         (
             {"status": "error", "run_id": RUN["id"], "message": "Could not get run: 404"},
-            WaitOutcome(Ending.ERROR, None, RUN["id"], "Could not get run: 404"),
+            Ending.ERROR,
+            DataflowServiceError,
+            "Could not get run: 404",
+        ),
+        (  # 0.2.0.dev: a record of the failed call beside the message
+            {
+                "status": "error",
+                "run_id": RUN["id"],
+                "message": "Could not get run: 404",
+                "failure": {
+                    "message": "Could not get run: 404",
+                    "status": 404,
+                    "code": "NotAuthorizedOrNotFound",
+                    "transient": False,
+                    "retry_after": None,
+                    "field": None,
+                },
+            },
+            Ending.ERROR,
+            DataflowRequestRejectedError,
+            "Could not get run: 404",
+        ),
+        (
+            {
+                "status": "error",
+                "run_id": None,
+                "message": "bad",
+                "failure": {"message": "must be >= 1", "field": "num_executors"},
+            },
+            Ending.ERROR,
+            DataflowInvalidInputError,
+            "Invalid `num_executors`: must be >= 1",
         ),
     ],
-    ids=["done", "timeout", "error"],
+    ids=["done", "timeout", "error", "error-with-failure-record", "bad-input-record"],
 )
-def test_events_of_earlier_releases_read_back_as_they_meant(event: dict[str, Any], expected: WaitOutcome) -> None:
-    assert WaitOutcome.from_event(event) == expected
+def test_events_of_earlier_releases_resume_with_the_exception_they_meant(
+    event: dict[str, Any], ending: Ending, error_type: type | None, message: str | None
+) -> None:
+    outcome = WaitOutcome.from_event(event)
+    assert outcome.ending is ending
+    assert outcome.run_id == (RUN["id"] if "run" in event or event.get("run_id") else None)
+    if error_type is None:
+        assert outcome.error is None
+    else:
+        assert type(outcome.error) is error_type and str(outcome.error) == message
 
 
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    "error",
     [
-        (DataflowRequestRejectedError("404", status=404, code="NotAuthorizedOrNotFound"), DataflowRequestRejectedError),
-        (DataflowLimitExceededError("limit", status=400, code="LimitExceeded"), DataflowLimitExceededError),
-        (DataflowServiceError("503 for 10 minutes", status=503, transient=True, retry_after=3.0), DataflowServiceError),
-        (DataflowInvalidInputError("num_executors", "must be at least 1, got 0"), DataflowInvalidInputError),
+        DataflowRequestRejectedError("404", status=404, code="NotAuthorizedOrNotFound"),
+        DataflowClockSkewError("401: the clock", status=401, code="NotAuthenticated"),
+        DataflowLimitExceededError("limit", status=400, code="LimitExceeded"),
+        DataflowServiceError("503 for 10 minutes", status=503, transient=True, retry_after=3.0),
+        DataflowInvalidInputError("num_executors", "must be at least 1, got 0"),
+        DataflowRunTimeoutError("did not finish within the operator's timeout (60 s); cancelling it failed (503)", RUN),
     ],
-    ids=["rejected", "limit", "transient", "bad-input"],
+    ids=["rejected", "clock", "limit", "transient", "bad-input", "timeout"],
 )
-def test_a_failure_survives_the_event_and_raises_the_exception_the_worker_would(
-    error: DataflowServiceError | DataflowInvalidInputError, kind: type[Exception]
-) -> None:
-    event = WaitOutcome.failed("r", error).to_event()
-    failure = WaitOutcome.from_event(event).failure
-    assert isinstance(failure, CallFailure)
-    raised = failure.to_exception()
-    assert type(raised) is kind and str(raised) == str(error)
+def test_the_exception_travels_whole_through_the_event(error: Exception) -> None:
+    ending = Ending.TIMEOUT if isinstance(error, DataflowRunTimeoutError) else Ending.ERROR
+    outcome = WaitOutcome(ending, RUN, RUN["id"], error)  # type: ignore[arg-type]
+    event = json.loads(json.dumps(outcome.to_event()))  # what survives the trigger's serialisation
+    raised = WaitOutcome.from_event(event).error
+    assert type(raised) is type(error) and str(raised) == str(error)
     if isinstance(error, DataflowServiceError):
         assert isinstance(raised, DataflowServiceError)
         assert (raised.status, raised.code, raised.transient, raised.retry_after) == (
@@ -64,6 +107,24 @@ def test_a_failure_survives_the_event_and_raises_the_exception_the_worker_would(
             error.transient,
             error.retry_after,
         )
+    if isinstance(error, DataflowRunTimeoutError):
+        assert isinstance(raised, DataflowRunTimeoutError) and raised.run == RUN
+
+
+def test_an_error_class_of_a_newer_release_resumes_as_its_closest_kind() -> None:
+    event = {
+        "status": "error",
+        "run_id": "r",
+        "error": {
+            "type": "DataflowSomethingNewError",
+            "message": "new",
+            "status": 429,
+            "code": "TooManyRequests",
+            "transient": True,
+        },
+    }
+    raised = WaitOutcome.from_event(event).error
+    assert type(raised) is DataflowServiceError and raised.transient and str(raised) == "new"
 
 
 @pytest.mark.parametrize(

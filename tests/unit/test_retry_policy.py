@@ -17,13 +17,14 @@ from airflow_provider_dataflow.exceptions import (
     DataflowRunError,
     DataflowRunTimeoutError,
     DataflowServiceError,
+    service_error,
 )
 from airflow_provider_dataflow.retry_policy import DataflowRetryPolicy
-from airflow_provider_dataflow.runs.failures import RunEnd, run_end, run_error, service_error_class
+from airflow_provider_dataflow.runs.failures import RunEnd, run_end, run_error
 
 
 def _service_error(status: int, code: str, transient: bool = False) -> DataflowServiceError:
-    return service_error_class(status, code)(f"{status} {code}", status=status, code=code, transient=transient)
+    return service_error(f"{status} {code}", status=status, code=code, transient=transient)
 
 
 def _failed_run(details: str | None) -> dict[str, Any]:

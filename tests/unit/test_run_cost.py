@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk.observability import stats
 
-from airflow_provider_dataflow.pipeline.outcome import report_cost
+from airflow_provider_dataflow.pipeline.finish import report_cost
 from airflow_provider_dataflow.runs.cost import RunCost
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def test_metrics_go_through_airflows_stats_with_the_task_as_tags(
 ) -> None:
     tags = {"dag_id": "nightly", "task_id": "aggregate"}
     with caplog.at_level(logging.INFO):
-        report_cost(RUN, LOG, tags)
+        report_cost(RunCost.of(RUN), RUN, LOG, tags)
     assert RunCost.of(RUN).summary() in caplog.text
     assert recorded.calls == [
         ("timing", "oci_dataflow.run.duration", timedelta(seconds=1800), tags),
@@ -92,7 +92,7 @@ def test_metrics_go_through_airflows_stats_with_the_task_as_tags(
 
 def test_terminal_states_are_counted_by_kind(recorded: RecordingStats) -> None:
     failed = {**RUN, "state": "FAILED", "lifecycle_details": "Run failed to start: out of host capacity"}
-    report_cost(failed, LOG, {})
-    report_cost({**RUN, "state": "IN_PROGRESS"}, LOG, {})  # a streaming run that is up
+    report_cost(RunCost.of(failed), failed, LOG, {})
+    report_cost(RunCost.of(up := {**RUN, "state": "IN_PROGRESS"}), up, LOG, {})  # a streaming run that is up
     counters = [call[1] for call in recorded.calls if call[0] == "incr"]
     assert counters == ["oci_dataflow.run.ended.capacity_failure"]

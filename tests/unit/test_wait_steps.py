@@ -7,12 +7,17 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataflow.exceptions import DataflowRequestRejectedError, DataflowServiceError
+from airflow_provider_dataflow.exceptions import (
+    DataflowRequestRejectedError,
+    DataflowRunTimeoutError,
+    DataflowServiceError,
+)
 from airflow_provider_dataflow.pipeline import steps as steps_module
 from airflow_provider_dataflow.pipeline import wait as wait_module
+from airflow_provider_dataflow.pipeline.finish import finish_steps
 from airflow_provider_dataflow.pipeline.outcome import Ending, WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, drive
-from airflow_provider_dataflow.pipeline.wait import cancel_and_confirm_steps, wait_steps
+from airflow_provider_dataflow.pipeline.wait import PoolQueue, cancel_and_confirm_steps, wait_steps
 
 LOG = logging.getLogger(__name__)
 START = 1_800_000_000.0
@@ -98,10 +103,9 @@ def test_transient_errors_back_off_and_permanent_ones_end_the_wait_with_their_ki
     script = Script(clock, "ACCEPTED", busy, busy, gone)
     outcome = _wait(script)
     assert (outcome.ending, outcome.run_id, outcome.run) == (Ending.ERROR, "r", {"id": "r", "state": "ACCEPTED"})
-    assert outcome.failure is not None
-    raised = outcome.failure.to_exception()
-    assert isinstance(raised, DataflowRequestRejectedError) and (raised.status, raised.code) == (404, gone.code)
-    assert WaitOutcome.from_event(outcome.to_event()) == outcome, "the trigger's event carries it whole"
+    assert outcome.error is gone, "the exception the call raised is the one the task raises"
+    resumed = WaitOutcome.from_event(outcome.to_event())
+    assert type(resumed.error) is DataflowRequestRejectedError and str(resumed.error) == str(gone)
     delays = [s.delay for s in script.steps if isinstance(s, Poll)]
     assert 3.0 <= delays[2] <= 3.3 and 3.0 <= delays[3] <= 3.3, "Retry-After is honoured"
 
@@ -109,17 +113,23 @@ def test_transient_errors_back_off_and_permanent_ones_end_the_wait_with_their_ki
 def test_the_deadline_cancels_and_confirms_then_reports_a_timeout(clock: FakeClock) -> None:
     script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", True, "CANCELING", "CANCELED")
     outcome = _wait(script, deadline=START + 15)
-    assert outcome.ending is Ending.TIMEOUT and "cancelled it" in str(outcome.message)
+    assert outcome.ending is Ending.TIMEOUT and "cancelled it (state CANCELED)" in str(outcome.error)
     assert _kinds(script)[-3:] == ["cancel", "get", "get"]
     polls = [s for s in script.steps if isinstance(s, Poll)]
     assert [p.delay for p in polls] == [0.0, 10.0, 5.0], "the last poll is cut short so the deadline is on time"
     assert {p.deadline for p in polls} == {START + 15}, "watchers never answer past the deadline"
 
 
-def test_a_failed_cancel_at_the_deadline_is_an_error_naming_both(clock: FakeClock) -> None:
-    script = Script(clock, DataflowServiceError("cancel refused", status=400))
-    outcome = _wait(script, deadline=START - 1)
-    assert outcome.ending is Ending.ERROR and "cancelling the run failed" in str(outcome.message)
+def test_a_failed_cancel_at_the_deadline_still_fails_the_task_as_a_timeout_naming_both(clock: FakeClock) -> None:
+    """What the user sees (the task's exception): the timeout, and that its cancel failed (issue 21, item 3)."""
+    script = Script(clock, "IN_PROGRESS", "IN_PROGRESS", DataflowServiceError("cancel refused", status=400))
+    outcome = _wait(script, deadline=START + 5)
+    finishing = finish_steps(outcome, success_states=("SUCCEEDED",), log_tail_lines=0, log=LOG, metric_tags=None)
+    with pytest.raises(DataflowRunTimeoutError) as raised:
+        drive(finishing, Script(clock))
+    message = str(raised.value)
+    assert "did not finish within the operator's timeout (60 s)" in message
+    assert "cancelling it failed (cancel refused)" in message and "cancel it in the console" in message
 
 
 def test_a_kill_retries_a_cancel_through_503_and_429_then_confirms(clock: FakeClock) -> None:
@@ -150,3 +160,67 @@ def test_max_poll_interval_caps_the_dags_poll_interval(clock: FakeClock, monkeyp
     polls = [step for step in script.steps if isinstance(step, Poll)]
     assert [poll.delay for poll in polls] == [0.0, 0.5, 0.5]
     assert {poll.poll_interval for poll in polls} == {0.5}
+
+
+class PooledScript(Script):
+    """Answers with full run dicts (state, details, time of the last state change)."""
+
+    def __call__(self, step: Step) -> Any:
+        self.steps.append(step)
+        self.clock.now += step.delay  # type: ignore[union-attr]
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _pooled(script: Script, queue: PoolQueue, timeout: float = 60.0) -> WaitOutcome:
+    steps = wait_steps(
+        "r", poll_interval=10.0, target_states=(), deadline=None, timeout=timeout, log=LOG, pool_queue=queue
+    )
+    return drive(steps, script)
+
+
+def _at(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(START + seconds, timezone.utc).isoformat()
+
+
+def test_a_runs_wait_in_its_pools_queue_is_reported_and_not_counted_against_the_timeout(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Queued for 50 s with a 60 s timeout: the run still gets its 60 s, counted from leaving the queue."""
+    queued = {"id": "r", "state": "ACCEPTED", "lifecycle_details": "Waiting for capacity in pool p"}
+    script = PooledScript(
+        clock,
+        queued,
+        queued,
+        queued,
+        queued,
+        queued,
+        queued,  # START + 50 s
+        {"id": "r", "state": "IN_PROGRESS", "time_updated": _at(45)},  # it left the queue at +45 s
+        {"id": "r", "state": "IN_PROGRESS"},
+        {"id": "r", "state": "IN_PROGRESS"},
+        {"id": "r", "state": "SUCCEEDED"},  # +90 s: 45 s after leaving the queue, within the timeout
+    )
+    with caplog.at_level(logging.INFO):
+        outcome = _pooled(script, PoolQueue("ocid1.dataflowpool.oc1..p"))
+    assert outcome.ending is Ending.DONE and outcome.run["state"] == "SUCCEEDED"  # type: ignore[index]
+    assert "waits in pool ocid1.dataflowpool.oc1..p's queue: Waiting for capacity in pool p" in caplog.text
+    polls = [step for step in script.steps if isinstance(step, Poll)]
+    assert polls[-1].deadline == pytest.approx(START + 45 + 60), "the deadline follows the run's leaving the queue"
+
+
+def test_pool_queue_timeout_cancels_a_run_that_waits_too_long_in_the_queue(clock: FakeClock) -> None:
+    queued = {"id": "r", "state": "ACCEPTED"}
+    canceled = {"id": "r", "state": "CANCELED"}
+    queue = PoolQueue("ocid1.dataflowpool.oc1..p", timeout=25.0, deadline=START + 25)
+    script = PooledScript(clock, queued, queued, queued, queued, True, canceled)
+    outcome = _pooled(script, queue)
+    assert outcome.ending is Ending.TIMEOUT
+    assert "did not finish out of pool ocid1.dataflowpool.oc1..p's queue within pool_queue_timeout (25 s)" in str(
+        outcome.error
+    )
+    assert _kinds(script)[-2:] == ["cancel", "get"]

@@ -28,10 +28,11 @@ class ListedRun:
     state: str
     lifecycle_details: str | None
     time_created: datetime
+    time_updated: datetime | None
 
     @classmethod
     def of(cls, summary: Any) -> ListedRun:
-        return cls(summary.lifecycle_state, summary.lifecycle_details, summary.time_created)
+        return cls(summary.lifecycle_state, summary.lifecycle_details, summary.time_created, summary.time_updated)
 
 
 ACTIVE_LISTED = (RunState.ACCEPTED, RunState.IN_PROGRESS, RunState.CANCELING, RunState.STOPPING)

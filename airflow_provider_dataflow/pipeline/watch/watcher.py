@@ -284,7 +284,13 @@ class CompartmentWatcher:
 
 def _listed_run(run_id: str, listed: ListedRun, ends_the_wait: bool) -> dict[str, Any]:
     """What a waiter needs from a list: the state; when its wait ends, a mark that the task must read the rest."""
-    run = {"id": run_id, "state": listed.state, "lifecycle_details": listed.lifecycle_details}
+    run = {
+        "id": run_id,
+        "state": listed.state,
+        "lifecycle_details": listed.lifecycle_details,
+        # a pooled run's timeout counts from its leaving the queue; a string, as a run's attributes hold it
+        "time_updated": listed.time_updated.isoformat() if listed.time_updated else None,
+    }
     return {**run, FROM_SUMMARY: True} if ends_the_wait else run
 
 

@@ -52,10 +52,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="OCID",
         help="allow only these compartments (repeatable); creates and lists naming another get 404",
     )
+    parser.add_argument(
+        "--tag-namespace",
+        action="append",
+        metavar="NAMESPACE=KEY[,KEY...]",
+        help="the tenancy's defined tags (repeatable); creates and updates naming others get 400",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.journal_limit < 0:
         parser.error("--journal-limit must be 0 (record nothing) or more")
+    args.tag_namespaces = None
+    if args.tag_namespace is not None:
+        args.tag_namespaces = {}
+        for entry in args.tag_namespace:
+            namespace, separator, keys = entry.partition("=")
+            if not separator or not namespace:
+                parser.error(f"--tag-namespace {entry!r} must be NAMESPACE=KEY[,KEY...]")
+            args.tag_namespaces[namespace] = [key for key in keys.split(",") if key]
     return args
 
 
@@ -72,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         region=args.region,
         journal_limit=args.journal_limit,
         compartments=args.compartment,
+        tag_namespaces=args.tag_namespaces,
     )
     for entry in args.public_key:
         key_id, separator, path = entry.rpartition("=")

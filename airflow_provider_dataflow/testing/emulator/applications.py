@@ -1,17 +1,21 @@
 """Applications: create, read, list, update and delete, and what runs inherit from them.
 
 A deleted application stays readable with lifecycleState DELETED (what Terraform's provider waits for
-after DeleteApplication) but leaves lists, and runs can no longer be created from it.
+after DeleteApplication) but leaves lists, and runs can no longer be created from it. A run created from
+``execute`` alone gets an application of its own ("a new application will be created and associated with
+the new run", CreateRunDetails), reused for later runs of the same main file (Oracle's spark-submit page).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from airflow_provider_dataflow.testing.emulator.errors import etag_mismatch, incorrect_state, not_found
+from airflow_provider_dataflow.testing.emulator.errors import conflict, etag_mismatch, not_found
+from airflow_provider_dataflow.testing.emulator.retry_tokens import RetryTokens
 from airflow_provider_dataflow.testing.emulator.run_details import (
     DEFAULT_SHAPE,
     DEFAULT_SHAPE_CONFIG,
@@ -34,44 +38,53 @@ class ApplicationStore:
     def __init__(self) -> None:
         self._applications: dict[str, dict[str, Any]] = {}
         self._revisions: dict[str, int] = {}
+        self._retry_tokens = RetryTokens()
+        self._for_execute: dict[tuple[str, str], str] = {}  # (compartment, main file) -> application id
         self._lock = threading.Lock()
 
-    def create(self, application_id: str, details: dict[str, Any], owner: Principal, now: float) -> dict[str, Any]:
-        """Stores the Application JSON (replacing one with the same id); arguments keep their placeholders."""
-        application = {
-            "arguments": [],
-            "configuration": {},
-            "definedTags": {},
-            "freeformTags": {},
-            "parameters": [],
-            "type": "BATCH",
-            **details,
-            "id": application_id,
-            "lifecycleState": ACTIVE,
-            "ownerPrincipalId": owner.principal_id,
-            "ownerUserName": owner.user_name,
-            "timeCreated": rfc3339(now),
-            "timeUpdated": rfc3339(now),
-        }
-        _derive(application)
+    def create(
+        self,
+        application_id: str,
+        details: dict[str, Any],
+        owner: Principal,
+        now: float,
+        retry_token: str | None = None,
+    ) -> dict[str, Any]:
+        """Stores the Application JSON (replacing one with the same id); arguments keep their placeholders.
+
+        A ``retry_token`` seen in the last 24 h returns the application it created instead.
+        """
+        application = _new_application(application_id, details, owner, now)
         with self._lock:
-            self._applications[application_id] = application
-            self._revisions[application_id] = 0
+            replayed = self._retry_tokens.created_by(retry_token, now)
+            if replayed in self._applications:
+                return self._applications[replayed]
+            self._store(application)
+            self._retry_tokens.remember(retry_token, application_id, now)
         return application
 
-    def get(self, application_id: str) -> dict[str, Any]:
+    def for_execute(self, run: dict[str, Any], owner: Principal, now: float, new_id: Callable[[], str]) -> str:
+        """The application of a run created from ``execute`` alone: the ACTIVE one created for an earlier such
+        run of the same main file in the compartment, else a new one built from this run's settings."""
+        key = (str(run["compartmentId"]), str(run["fileUri"]))
         with self._lock:
-            application = self._applications.get(application_id)
+            existing = self._for_execute.get(key)
+            if existing is not None and self._applications[existing]["lifecycleState"] == ACTIVE:
+                return existing
+            application = _new_application(new_id(), _details_of_execute_run(run), owner, now)
+            self._store(application)
+            self._for_execute[key] = application["id"]
+            return str(application["id"])
+
+    def get(self, application_id: str) -> dict[str, Any]:
+        application = self.lookup(application_id)
         if application is None:
             raise not_found(f"application {application_id}")
         return application
 
-    def get_active(self, application_id: str) -> dict[str, Any]:
-        """The application a new run may use: a deleted one is 409 IncorrectState."""
-        application = self.get(application_id)
-        if application["lifecycleState"] != ACTIVE:
-            raise incorrect_state(f"application {application_id} is {application['lifecycleState']}")
-        return application
+    def lookup(self, application_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._applications.get(application_id)
 
     def in_compartment(self, compartment_id: str) -> list[dict[str, Any]]:
         """What ListApplications shows: the compartment's applications that are not deleted."""
@@ -107,6 +120,13 @@ class ApplicationStore:
         with self._lock:
             self._applications.clear()
             self._revisions.clear()
+            self._retry_tokens.clear()
+            self._for_execute.clear()
+
+    def _store(self, application: dict[str, Any]) -> None:
+        """Caller holds the lock."""
+        self._applications[application["id"]] = application
+        self._revisions[application["id"]] = 0
 
     def _live(self, application_id: str, if_match: str | None) -> dict[str, Any]:
         """The application to change (caller holds the lock): it exists, is not deleted, and if-match fits."""
@@ -114,7 +134,7 @@ class ApplicationStore:
         if application is None:
             raise not_found(f"application {application_id}")
         if application["lifecycleState"] == DELETED:
-            raise incorrect_state(f"application {application_id} is DELETED")
+            raise conflict(f"Application {application_id} is DELETED and cannot be changed or deleted again.")
         if if_match and if_match != _etag(application_id, self._revisions[application_id]):
             raise etag_mismatch(application_id)
         return application
@@ -148,6 +168,39 @@ def application_defaults(details: dict[str, Any]) -> dict[str, Any]:
 
 def to_summary(application: dict[str, Any]) -> dict[str, Any]:
     return {name: application.get(name) for name in SUMMARY_FIELDS}
+
+
+def _new_application(application_id: str, details: dict[str, Any], owner: Principal, now: float) -> dict[str, Any]:
+    application = {
+        "arguments": [],
+        "configuration": {},
+        "definedTags": {},
+        "freeformTags": {},
+        "parameters": [],
+        "type": "BATCH",
+        **details,
+        "id": application_id,
+        "lifecycleState": ACTIVE,
+        "ownerPrincipalId": owner.principal_id,
+        "ownerUserName": owner.user_name,
+        "timeCreated": rfc3339(now),
+        "timeUpdated": rfc3339(now),
+    }
+    _derive(application)
+    return application
+
+
+# What the application of an execute-only run takes from the run (the rest of CreateApplicationDetails is unset).
+_EXECUTE_RUN_SETTINGS = (
+    "compartmentId", "driverShape", "driverShapeConfig", "executorShape", "executorShapeConfig", "execute",
+    "numExecutors", "parameters", "sparkVersion", "type",
+)  # fmt: skip
+
+
+def _details_of_execute_run(run: dict[str, Any]) -> dict[str, Any]:
+    details = {key: run[key] for key in _EXECUTE_RUN_SETTINGS if run.get(key) is not None}
+    details["displayName"] = PurePosixPath(str(run["fileUri"])).name
+    return details
 
 
 def _etag(application_id: str, revision: int) -> str:

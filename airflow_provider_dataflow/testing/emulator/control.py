@@ -242,8 +242,14 @@ class EmulatorControl:
         """Records a search may match before it is refused with 400 "search result is too large" (default 10,000)."""
         self._call("PUT", "/logs/search", {"maxResults": max_results})
 
+    def set_tag_namespaces(self, namespaces: dict[str, list[str]] | None) -> None:
+        """Declare the tenancy's defined tags (namespace -> keys); creates and updates naming others get 400
+        RelatedResourceNotAuthorizedOrNotFound. None (the default) accepts every tag."""
+        self._call("PUT", "/tag-namespaces", {"tagNamespaces": namespaces})
+
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours and the journal; keep keys, settings and compartments."""
+        """Drop runs, applications, faults, behaviours, the journal and where logs are; keep keys, settings,
+        compartments and tag namespaces."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

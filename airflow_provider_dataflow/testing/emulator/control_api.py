@@ -53,6 +53,8 @@ class ControlApi:
             ("POST", re.compile(r"/logs"), self._register_log),
             ("POST", re.compile(r"/logs/diagnostic"), self._enable_diagnostic_log),
             ("PUT", re.compile(r"/logs/search"), self._log_search_settings),
+            ("GET", re.compile(r"/tag-namespaces"), self._get_tag_namespaces),
+            ("PUT", re.compile(r"/tag-namespaces"), self._put_tag_namespaces),
             ("POST", re.compile(r"/reset"), self._reset),
             ("GET", re.compile(r"/stats"), self._stats),
             ("GET", re.compile(r"/principals"), self._principals),
@@ -195,6 +197,13 @@ class ControlApi:
             raise ValueError(f"maxResults must be a positive integer, got {max_results!r}")
         self._state.logs.max_results = max_results
         return json_response(200, {"maxResults": max_results})
+
+    def _get_tag_namespaces(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
+
+    def _put_tag_namespaces(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.tag_namespaces.set(_object(request).get("tagNamespaces"))
+        return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
 
     def _reset(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         self._state.reset()

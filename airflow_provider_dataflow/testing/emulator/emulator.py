@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT, Jo
 from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
+from airflow_provider_dataflow.testing.emulator.tag_namespaces import TagNamespaces
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.testing.credentials import TestCredentials
@@ -35,8 +36,10 @@ class DataflowEmulator:
         region: str = "us-ashburn-1",
         journal_limit: int = DEFAULT_LIMIT,
         compartments: Iterable[str] | None = None,
+        tag_namespaces: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        """``compartments``: the only compartments creates and lists may name (others: 404); None allows all."""
+        """``compartments``: the only compartments creates and lists may name (others: 404); None allows all.
+        ``tag_namespaces``: the tenancy's defined tags, namespace -> keys (others: 400); None allows all."""
         self._address = (host, port)
         settings = EmulatorSettings(accepted_seconds, run_seconds, cancel_seconds, minute_seconds)
         self.state = EmulatorState(
@@ -44,6 +47,7 @@ class DataflowEmulator:
             region=region,
             journal=Journal(journal_limit),
             compartments=CompartmentScope(compartments),
+            tag_namespaces=TagNamespaces(tag_namespaces),
         )
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None

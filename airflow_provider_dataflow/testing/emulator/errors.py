@@ -35,6 +35,16 @@ def invalid_parameter(message: str) -> ApiError:
     return ApiError(400, "InvalidParameter", message)
 
 
+def missing_parameter(message: str) -> ApiError:
+    """A required parameter is absent (Oracle, "API Errors": 400 MissingParameter)."""
+    return ApiError(400, "MissingParameter", message)
+
+
+def related_resource_not_found(message: str) -> ApiError:
+    """A resource named in the request body does not exist or may not be used (400, not the URI's 404)."""
+    return ApiError(400, "RelatedResourceNotAuthorizedOrNotFound", message)
+
+
 def not_authenticated(detail: str) -> ApiError:
     """The real service says only the first sentence; the detail tells a test which check failed."""
     return ApiError(401, "NotAuthenticated", f"{AUTH_FAILED} {detail}")
@@ -44,8 +54,17 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "NotAuthorizedOrNotFound", f"{NOT_FOUND} ({what})")
 
 
-def incorrect_state(message: str) -> ApiError:
-    return ApiError(409, "IncorrectState", message)
+def no_such_operation(method: str, path: str) -> ApiError:
+    """No operation at this path and method (Oracle, "API Errors": 404 NotFound, not NotAuthorizedOrNotFound)."""
+    return ApiError(404, "NotFound", f"{method} {path} is not an operation of the Data Flow API.")
+
+
+def conflict(message: str) -> ApiError:
+    """A state that waiting will not change (Oracle, "API Errors": 409 Conflict, "not transient").
+
+    Not 409 IncorrectState, which the SDK's default retry strategy retries for up to 600 s.
+    """
+    return ApiError(409, "Conflict", message)
 
 
 def etag_mismatch(resource_id: str) -> ApiError:

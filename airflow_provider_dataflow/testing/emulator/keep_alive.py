@@ -81,7 +81,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query, keep_blank_values=True),
             headers=headers,
             body=body,
-            request_id=headers.get("opc-request-id") or new_request_id(),
+            request_id=new_request_id(headers.get("opc-request-id")),
         )
 
     def send(self, request: ApiRequest, response: ApiResponse, body_bytes: int | None = None) -> None:

@@ -27,10 +27,12 @@ class RunFacts:
     language: str | None
     spark_version: str | None
     started_at: float
+    ended_at: float
 
 
 def run_logs(facts: RunFacts, behaviour: Behaviour, state: str) -> list[LogFile]:
-    """Both application logs once the run has started; the failure traceback only once it has FAILED."""
+    """Both application logs of a run that has ended (the caller decides when they exist), created when it
+    ended; a FAILED run's stderr ends with the failure."""
     stdout = behaviour.stdout if behaviour.stdout is not None else _default_stdout(facts)
     if behaviour.stderr is not None:
         stderr = list(behaviour.stderr)
@@ -39,8 +41,8 @@ def run_logs(facts: RunFacts, behaviour: Behaviour, state: str) -> list[LogFile]
         if state == "FAILED":
             stderr += _failure(facts, behaviour)
     return [
-        _log_file("spark_application_stdout.log.gz", "STDOUT", stdout, facts.started_at),
-        _log_file("spark_application_stderr.log.gz", "STDERR", stderr, facts.started_at),
+        _log_file("spark_application_stdout.log.gz", "STDOUT", stdout, facts.ended_at),
+        _log_file("spark_application_stderr.log.gz", "STDERR", stderr, facts.ended_at),
     ]
 
 

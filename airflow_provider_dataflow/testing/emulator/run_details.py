@@ -1,6 +1,7 @@
 """Derive a new run's fields from CreateRunDetails and its application, as the service fills them.
 
-Run values win over the application's. With ``execute`` the service uses what execute derives and
+Run values win over the application's, but for ``sparkVersion``: without ``execute`` it "will be taken from
+the associated application" (CreateRunDetails). With ``execute`` the service uses what execute derives and
 ignores the class, file, language, arguments, configuration and parameters of the application.
 """
 
@@ -16,6 +17,8 @@ from airflow_provider_dataflow.testing.emulator.validation import resolve_placeh
 DEFAULT_SHAPE = "VM.Standard.E4.Flex"
 DEFAULT_SHAPE_CONFIG = {"ocpus": 1.0, "memoryInGBs": 16.0}
 DEFAULT_SPARK_VERSION = "3.5.0"
+# Run.idle_timeout_in_minutes: "only applicable for Runs of type SESSION. Default value is 2880 minutes (2 days)".
+DEFAULT_SESSION_IDLE_TIMEOUT_MINUTES = 2880
 
 # Copied from the application unless the run sets them.
 _INHERITED = (
@@ -43,6 +46,8 @@ def resolve_run_fields(details: dict[str, Any], application: dict[str, Any] | No
     """The run's static API fields (camelCase); lifecycle and ownership are added by the store."""
     app = application or {}
     fields: dict[str, Any] = {key: details.get(key, app.get(key)) for key in _INHERITED}
+    if application is not None and not details.get("execute"):
+        fields["sparkVersion"] = application.get("sparkVersion")
     fields.update(
         applicationId=details.get("applicationId"),
         compartmentId=details["compartmentId"],
@@ -86,7 +91,7 @@ def _parameter_map(parameters: list[dict[str, str]]) -> dict[str, str]:
 
 
 def _apply_defaults(fields: dict[str, Any]) -> None:
-    """An execute-only run has no application to inherit from; the service fills these itself."""
+    """What the service fills itself when neither the run nor its application sets it."""
     for shape, config in (("driverShape", "driverShapeConfig"), ("executorShape", "executorShapeConfig")):
         if fields[shape] is None:
             fields[shape] = DEFAULT_SHAPE
@@ -94,6 +99,8 @@ def _apply_defaults(fields: dict[str, Any]) -> None:
     fields["numExecutors"] = fields["numExecutors"] or 1
     fields["sparkVersion"] = fields["sparkVersion"] or DEFAULT_SPARK_VERSION
     fields["type"] = fields["type"] or "BATCH"
+    if fields["type"] == "SESSION" and fields["idleTimeoutInMinutes"] is None:
+        fields["idleTimeoutInMinutes"] = DEFAULT_SESSION_IDLE_TIMEOUT_MINUTES
 
 
 def _ocpus(shape: str, config: dict[str, Any] | None) -> float:

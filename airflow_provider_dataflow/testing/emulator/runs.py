@@ -9,12 +9,11 @@ from typing import Any
 
 from airflow_provider_dataflow.testing.emulator import lifecycle
 from airflow_provider_dataflow.testing.emulator.behaviours import Behaviour
-from airflow_provider_dataflow.testing.emulator.errors import etag_mismatch, incorrect_state, not_found
+from airflow_provider_dataflow.testing.emulator.errors import conflict, etag_mismatch, not_found
 from airflow_provider_dataflow.testing.emulator.lifecycle import Event, Plan, Snapshot, Timing
 from airflow_provider_dataflow.testing.emulator.logs import LogFile, RunFacts, run_logs
+from airflow_provider_dataflow.testing.emulator.retry_tokens import RetryTokens
 from airflow_provider_dataflow.testing.emulator.timestamps import rfc3339
-
-RETRY_TOKEN_TTL_SECONDS = 24 * 3600
 
 RUN_FIELDS = (
     "archiveUri", "arguments", "applicationId", "applicationLogConfig", "className", "compartmentId",
@@ -120,8 +119,10 @@ class RunRecord:
         }
 
     def logs(self, now: float) -> list[LogFile]:
+        """The application's stdout/stderr, "available immediately after the Run completes" (Oracle, "Viewing
+        Run Logs"): none while the run is live, none for a run that never started."""
         snap = self.snapshot(now)
-        if snap.started_at is None:
+        if snap.started_at is None or snap.ended_at is None or snap.state not in lifecycle.TERMINAL_STATES:
             return []
         facts = RunFacts(
             run_id=self.id,
@@ -129,14 +130,9 @@ class RunRecord:
             language=self.fields.get("language"),
             spark_version=self.fields.get("sparkVersion"),
             started_at=snap.started_at,
+            ended_at=snap.ended_at,
         )
         return run_logs(facts, self.behaviour, snap.state)
-
-
-@dataclass
-class _RetryEntry:
-    run_id: str
-    expires_at: float
 
 
 class RunStore:
@@ -148,7 +144,7 @@ class RunStore:
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
         self._by_compartment: dict[str, dict[str, RunRecord]] = {}  # a run never changes compartment here
-        self._retry_tokens: dict[str, _RetryEntry] = {}
+        self._retry_tokens = RetryTokens()
         self._lock = threading.Lock()
 
     def create(
@@ -156,16 +152,14 @@ class RunStore:
     ) -> RunRecord:
         """A retry token seen in the last 24 h returns the run it created instead of a new one."""
         with self._lock:
-            if retry_token:
-                entry = self._retry_tokens.get(retry_token)
-                if entry and entry.expires_at > now and entry.run_id in self._runs:
-                    return self._runs[entry.run_id]
+            replayed = self._retry_tokens.created_by(retry_token, now)
+            if replayed in self._runs:
+                return self._runs[replayed]
             record = RunRecord(fields, behaviour, timing, now, [], now, retry_token=retry_token)
             record.schedule = lifecycle.natural_schedule(now, timing, record.plan())
             self._runs[record.id] = record
             self._by_compartment.setdefault(record.fields["compartmentId"], {})[record.id] = record
-            if retry_token:
-                self._retry_tokens[retry_token] = _RetryEntry(record.id, now + RETRY_TOKEN_TTL_SECONDS)
+            self._retry_tokens.remember(retry_token, record.id, now)
             return record
 
     def get(self, run_id: str) -> RunRecord:
@@ -177,6 +171,10 @@ class RunStore:
     def all(self) -> list[RunRecord]:
         with self._lock:
             return list(self._runs.values())
+
+    def of_application(self, application_id: str) -> list[RunRecord]:
+        with self._lock:
+            return [record for record in self._runs.values() if record.fields.get("applicationId") == application_id]
 
     def in_compartment(self, compartment_id: str) -> list[RunRecord]:
         with self._lock:
@@ -203,7 +201,10 @@ class RunStore:
             return record
 
     def cancel(self, run_id: str, if_match: str | None, now: float) -> None:
-        """ACCEPTED and IN_PROGRESS runs start CANCELING; cancelling again while CANCELING is a no-op."""
+        """ACCEPTED and IN_PROGRESS runs start CANCELING; cancelling again while CANCELING is a no-op.
+
+        Any other state will not change by waiting: 409 Conflict, which the SDK does not retry.
+        """
         with self._lock:
             record = self.get(run_id)
             _check_etag(record, if_match, now)
@@ -211,7 +212,7 @@ class RunStore:
             if state == "CANCELING":
                 return
             if state not in ("ACCEPTED", "IN_PROGRESS"):
-                raise incorrect_state(f"Run {run_id} is {state} and cannot be canceled.")
+                raise conflict(f"Run {run_id} is {state} and cannot be canceled.")
             record.schedule = lifecycle.cancel(record.schedule, now, record.timing)
             record.revision += 1
 
@@ -223,7 +224,7 @@ class RunStore:
             record = self.get(run_id)
             current = record.snapshot(now).state
             if current in lifecycle.TERMINAL_STATES:
-                raise incorrect_state(f"Run {run_id} is already {current}.")
+                raise conflict(f"Run {run_id} is already {current}.")
             record.schedule = lifecycle.force(record.schedule, now, state, details)
             record.revision += 1
             return record

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from airflow_provider_dataflow.testing.emulator.control_api import CONTROL_PATH, ControlApi
-from airflow_provider_dataflow.testing.emulator.errors import ApiError
+from airflow_provider_dataflow.testing.emulator.errors import ApiError, no_such_operation
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.keep_alive import KeepAliveHandler, KeepAliveServer
 from airflow_provider_dataflow.testing.emulator.log_search import LOG_SEARCH_PATH, LogSearchService
@@ -66,7 +66,7 @@ class _Handler(KeepAliveHandler):
             self.server.state.counters.count_api()
             self._handle_api(request, api)
         else:
-            self.send(request, error_response(ApiError(404, "NotAuthorizedOrNotFound", f"No route {request.path}")))
+            self.send(request, error_response(no_such_operation(request.method, request.path)))
 
     def _handle_api(self, request: ApiRequest, api: DataFlowService | LogSearchService) -> None:
         started = time.time()
@@ -121,7 +121,7 @@ class _Handler(KeepAliveHandler):
                 "key_id": key_id,
                 "principal_id": principal_for_key_id(key_id).principal_id if key_id else None,
                 "opc_retry_token": request.headers.get("opc-retry-token"),
-                "opc_request_id": request.request_id,
+                "opc_request_id": request.headers.get("opc-request-id"),
                 "opc_parent_rpt_url": request.headers.get("opc-parent-rpt-url"),
                 "body": body,
                 "fault": fault.action if fault else None,

@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from airflow_provider_dataflow.testing.emulator.applications import to_summary as application_summary
-from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, not_found
+from airflow_provider_dataflow.testing.emulator.errors import (
+    invalid_parameter,
+    missing_parameter,
+    no_such_operation,
+    not_found,
+)
 from airflow_provider_dataflow.testing.emulator.identifiers import new_ocid
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
 from airflow_provider_dataflow.testing.emulator.run_creation import create_run
@@ -80,6 +85,11 @@ class DataFlowService:
             _route("GET", "/applications/{applicationId}", self._get_application),
             _route("PUT", "/applications/{applicationId}", self._update_application),
             _route("DELETE", "/applications/{applicationId}", self._delete_application),
+            _route(
+                "POST",
+                "/applications/{applicationId}/actions/cascadingDeleteApplication",
+                self._cascading_delete_application,
+            ),
         ]
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
@@ -90,7 +100,7 @@ class DataFlowService:
             if match and route.method == request.method:
                 params = {name: unquote(value) for name, value in match.groupdict().items()}
                 return route.handler(request, principal, now, params)
-        raise not_found(f"{request.method} {request.path} is not an operation of this API")
+        raise no_such_operation(request.method, request.path)
 
     def _create_run(self, request: ApiRequest, principal: Principal, now: float, _: dict[str, str]) -> ApiResponse:
         retry_token = request.headers.get("opc-retry-token")
@@ -116,6 +126,7 @@ class DataFlowService:
 
     def _update_run(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
         changes = validate_update_run(request.json_body())
+        self._state.tag_namespaces.check("definedTags", changes.get("definedTags"))
         record = self._state.runs.update(params["runId"], changes, request.headers.get("if-match"), now)
         return json_response(200, record.to_json(now), {"etag": record.etag(now)})
 
@@ -150,8 +161,10 @@ class DataFlowService:
     ) -> ApiResponse:
         details = validate_create_application(request.json_body())
         self._state.compartments.check(details["compartmentId"])
+        self._state.tag_namespaces.check("definedTags", details.get("definedTags"))
         application_id = new_ocid("dataflowapplication", self._state.region)
-        application = self._state.applications.create(application_id, details, principal, now)
+        retry_token = request.headers.get("opc-retry-token")
+        application = self._state.applications.create(application_id, details, principal, now, retry_token)
         return self._application_response(application)
 
     def _list_applications(self, request: ApiRequest, _p: Principal, _n: float, _: dict[str, str]) -> ApiResponse:
@@ -174,6 +187,7 @@ class DataFlowService:
         self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]
     ) -> ApiResponse:
         changes = validate_update_application(request.json_body())
+        self._state.tag_namespaces.check("definedTags", changes.get("definedTags"))
         application = self._state.applications.update(
             params["applicationId"], changes, request.headers.get("if-match"), now
         )
@@ -185,6 +199,18 @@ class DataFlowService:
         self._state.applications.delete(params["applicationId"], request.headers.get("if-match"), now)
         return ApiResponse(204)
 
+    def _cascading_delete_application(
+        self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]
+    ) -> ApiResponse:
+        """Delete the application (as DELETE does) and cancel its runs that have not ended (the SDK's
+        ``cascading_delete_application``: "terminates related runs")."""
+        application_id = params["applicationId"]
+        self._state.applications.delete(application_id, request.headers.get("if-match"), now)
+        for record in self._state.runs.of_application(application_id):
+            if record.state(now) in ("ACCEPTED", "IN_PROGRESS"):
+                self._state.runs.cancel(record.id, None, now)
+        return ApiResponse(202)
+
     def _application_response(self, application: dict[str, Any]) -> ApiResponse:
         return json_response(200, application, {"etag": self._state.applications.etag(application["id"])})
 
@@ -192,7 +218,7 @@ class DataFlowService:
         """A list's required compartmentId: a valid OCID the caller may use."""
         compartment_id = request.query_value("compartmentId")
         if not compartment_id:
-            raise invalid_parameter("compartmentId is required")
+            raise missing_parameter("compartmentId is required")
         ocid("compartmentId", compartment_id)
         self._state.compartments.check(compartment_id)
         return compartment_id
@@ -256,7 +282,8 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
 
 
 def _paged(request: ApiRequest, items: Sequence[T], render: Callable[[T], dict[str, Any]]) -> ApiResponse:
-    """``limit`` + opaque ``page`` tokens; ``opc-next-page`` is set while more items remain."""
+    """``limit`` + opaque ``page`` tokens; ``opc-next-page`` while more items remain, ``opc-prev-page`` after
+    the first page (the SDK's ``page`` docstring: "The value of the opc-next-page or opc-prev-page")."""
     raw_limit = request.query_value("limit")
     try:
         limit = DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
@@ -268,6 +295,8 @@ def _paged(request: ApiRequest, items: Sequence[T], render: Callable[[T], dict[s
     headers = {}
     if offset + limit < len(items):
         headers["opc-next-page"] = _page_token(offset + limit)
+    if offset > 0:
+        headers["opc-prev-page"] = _page_token(max(0, offset - limit))
     return json_response(200, [render(item) for item in items[offset : offset + limit]], headers)
 
 

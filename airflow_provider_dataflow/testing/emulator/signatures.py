@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -20,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from airflow_provider_dataflow.testing.emulator.errors import not_authenticated
+from airflow_provider_dataflow.testing.emulator.errors import ApiError, not_authenticated
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest
 from airflow_provider_dataflow.testing.emulator.security_tokens import (
     InvalidSecurityToken,
@@ -217,12 +218,19 @@ def _check_date(headers: dict[str, str], now: float) -> None:
         sent = parsedate_to_datetime(raw).timestamp()
     except (TypeError, ValueError):
         raise not_authenticated(f"The date header {raw!r} is not an RFC 7231 date.") from None
-    skew = sent - now
-    if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
-        raise not_authenticated(
-            f"The date header {raw!r} is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
-            f"server clock; the allowed clock skew is {MAX_CLOCK_SKEW_SECONDS // 60} minutes."
+    if abs(sent - now) > MAX_CLOCK_SKEW_SECONDS:  # the service's words, as quoted in oracle/terraform-provider-oci#474
+        earliest, latest = _http_date(now - MAX_CLOCK_SKEW_SECONDS), _http_date(now + MAX_CLOCK_SKEW_SECONDS)
+        raise ApiError(
+            401,
+            "NotAuthenticated",
+            f"Date '{_http_date(sent)}' is not within allowed clock skew. Current '{_http_date(now)}', valid "
+            f"datetime range: ['{earliest}', '{latest}']",
         )
+
+
+def _http_date(epoch_seconds: float) -> str:
+    """The service's rendering of a date in its clock-skew answer (``Sun, 11 Mar 2018 16:32:46 UTC``)."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime(epoch_seconds))
 
 
 def _check_body_hash(request: ApiRequest) -> None:

@@ -1,7 +1,9 @@
 """Derive run fields from an ``execute`` string, as Data Flow does from spark-submit syntax.
 
 The options are those Oracle's "Spark-Submit Functionality in Data Flow" lists as supported; each
-one other than ``--class`` becomes the Spark property spark-submit itself would set.
+one other than ``--class`` becomes the Spark property spark-submit itself would set. The main file is
+"main-application.jar or main-application.py" (the same page); SQL and Scala applications name their
+file with ``fileUri`` and ``language`` instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from types import MappingProxyType
 
 from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
 
+# An application's language from its file (register_application's default); execute takes only the first two.
 LANGUAGE_BY_EXTENSION = {".py": "PYTHON", ".jar": "JAVA", ".sql": "SQL", ".scala": "SCALA"}
+EXECUTE_LANGUAGES = {".py": "PYTHON", ".jar": "JAVA"}
 
 # The Spark property spark-submit sets from each option (Spark's SparkSubmitArguments).
 _PROPERTY_OPTIONS = {
@@ -75,8 +79,10 @@ def parse_execute(execute: str) -> SparkSubmit:
     if position >= len(tokens):
         raise invalid_parameter("execute has no main application file")
     file_uri = tokens[position]
-    language = LANGUAGE_BY_EXTENSION.get(PurePosixPath(file_uri).suffix.lower())
+    language = EXECUTE_LANGUAGES.get(PurePosixPath(file_uri).suffix.lower())
     if language is None:
-        known = ", ".join(LANGUAGE_BY_EXTENSION)
-        raise invalid_parameter(f"execute: cannot derive the language of {file_uri!r}; use one of {known}")
+        raise invalid_parameter(
+            f"execute: the main application file {file_uri!r} must be a .jar or a .py file (for SQL or Scala, "
+            "create an application with fileUri and language)"
+        )
     return SparkSubmit(file_uri, language, class_name, MappingProxyType(configuration), tuple(tokens[position + 1 :]))

@@ -16,6 +16,7 @@ from airflow_provider_dataflow.testing.emulator.runs import RunStore
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.signatures import KeyRegistry
 from airflow_provider_dataflow.testing.emulator.stats import RequestCounters
+from airflow_provider_dataflow.testing.emulator.tag_namespaces import TagNamespaces
 
 
 class PrincipalServicesControl(Protocol):
@@ -41,11 +42,12 @@ class EmulatorState:
     counters: RequestCounters = field(default_factory=RequestCounters)
     principals: PrincipalServicesControl | None = None
     compartments: CompartmentScope = field(default_factory=CompartmentScope)
+    tag_namespaces: TagNamespaces = field(default_factory=TagNamespaces)
     logs: LogCatalog = field(default_factory=LogCatalog)
 
     def reset(self) -> None:
         """Drop runs, applications, faults, behaviours, the journal and where logs are; keys, settings,
-        compartments and counters stay."""
+        compartments, tag namespaces and counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.faults.clear()

@@ -1,6 +1,7 @@
-"""Check request bodies the way the service does: unknown keys, JSON types, ranges, enums.
+"""Check request bodies the way the service does: unknown keys, JSON types, ranges, enums, required fields.
 
-Every failure is a 400 InvalidParameter whose message starts with the camelCase API field name.
+Every failure is a 400 whose message starts with the camelCase API field name: MissingParameter for a
+required field that is absent, InvalidParameter for the rest (Oracle, "API Errors").
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter
+from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, missing_parameter
 
 Check = Callable[[str, Any], None]
 
@@ -127,7 +128,7 @@ def check_fields(
             schema[key](f"{prefix}{key}", value)
     for key in required:
         if body.get(key) is None:
-            _fail(f"{prefix}{key}", "is required")
+            raise missing_parameter(f"{prefix}{key} is required")
 
 
 SHAPE_CONFIG = obj({"ocpus": positive_number, "memoryInGBs": positive_number})
@@ -200,7 +201,7 @@ def validate_create_run(body: Any) -> dict[str, Any]:
     details = _object_body(body, "CreateRunDetails")
     check_fields(details, CREATE_RUN, required=("compartmentId",))
     if "applicationId" not in details and "execute" not in details:
-        raise invalid_parameter("applicationId or execute is required: set at least one of them")
+        raise missing_parameter("applicationId or execute is required: set at least one of them")
     return details
 
 
@@ -215,7 +216,7 @@ def validate_create_application(body: Any) -> dict[str, Any]:
     details = _object_body(body, "CreateApplicationDetails")
     check_fields(details, CREATE_APPLICATION, required=APPLICATION_REQUIRED)
     if "fileUri" not in details and "execute" not in details:
-        raise invalid_parameter("fileUri or execute is required: set at least one of them")
+        raise missing_parameter("fileUri or execute is required: set at least one of them")
     return details
 
 

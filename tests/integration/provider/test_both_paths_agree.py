@@ -136,3 +136,51 @@ def test_a_log_download_that_breaks_does_not_hide_the_applications_failure(
         _run_to_the_end(_operator(display_name="breaks", deferrable=False), task_context())
     assert control.faults()[0]["applied"] == 1
     assert "Could not read the run's logs" in capfd.readouterr().out
+
+
+def _try(path: str, policy: str, try_number: int, store: MemoryStateStore) -> dict[str, Any]:
+    """One try of the task on ``path``; the triggerer's paths read no task state store (it has none)."""
+    common: dict[str, Any] = {"display_name": f"reprocess-{path}", "reattach_policy": policy}
+    if path != "start_from_trigger":
+        context = task_context(try_number, store if path == "worker" else None)
+        return _run_to_the_end(_operator(deferrable=path == "deferrable", **common), context)
+    operator = _operator(start_from_trigger=True, **common)
+    trigger = DataflowSubmitRunTrigger(**(operator.start_trigger_args.trigger_kwargs or {}))  # type: ignore[union-attr]
+    ti = _runtime_ti()
+    ti.try_number = try_number
+    trigger.task_instance = ti  # type: ignore[assignment]
+    event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
+    return operator.execute_complete(task_context(try_number), event)  # type: ignore[arg-type]
+
+
+PATHS = ["worker", "deferrable", "start_from_trigger"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("policy", "new_run"), [("reattach_active", True), ("reuse_succeeded", False)])
+def test_a_clear_of_a_successful_task_runs_spark_again_on_every_path(
+    dataflow_conn: str, control: EmulatorControl, path: str, policy: str, new_run: bool
+) -> None:
+    """A user's clear, or a backfill with reprocess_behavior="completed": the next try submits a new run
+    under REATTACH_ACTIVE and reuses the run under REUSE_SUCCEEDED, on every path (issue 19: the submit
+    trigger took the clear for a retry and reused the old run)."""
+    store = MemoryStateStore()
+    first = _try(path, policy, 1, store)
+    assert first["freeform_tags"]["airflow_succeeded_try"] == "1", "the run carries its task's success"
+    second = _try(path, policy, 2, store)
+    assert second["state"] == "SUCCEEDED"
+    assert (second["id"] != first["id"]) is new_run
+    assert len(control.runs()) == (2 if new_run else 1)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_retry_after_a_crash_reattaches_to_the_run_on_every_path(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl, path: str
+) -> None:
+    """Try 1's run succeeded but its task never did (the worker died): try 2 goes on with that run."""
+    store = MemoryStateStore()
+    first = _try(path, "reattach_active", 1, store)
+    unmarked = {k: v for k, v in first["freeform_tags"].items() if k != "airflow_succeeded_try"}
+    hook.update_run(first["id"], freeform_tags=unmarked)  # as if try 1 had died before its task succeeded
+    second = _try(path, "reattach_active", 2, store)
+    assert second["id"] == first["id"] and len(control.runs()) == 1

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError
+from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowRunError, DataflowRunTimeoutError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
 from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
-from airflow_provider_dataflow.pipeline.outcome import failure_report
+from airflow_provider_dataflow.pipeline.finish import failure_report_steps
+from airflow_provider_dataflow.pipeline.steps import blocking_performer, drive
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 from tests.bad_inputs import BAD_INPUTS
 
@@ -119,8 +120,9 @@ def test_what_happens_to_a_succeeded_run_is_the_reattach_policy(
 ) -> None:
     store = MemoryStateStore()
     first = _operator(display_name="once", reattach_policy=policy).execute(task_context(1, store))
-    if after == "retry":  # the earlier attempt died after Spark finished: the task never succeeded
-        store.set("dataflow_run", {"run_id": first["id"], "task_succeeded": False})
+    if after == "retry":  # the earlier attempt died after Spark finished: its task never succeeded with it
+        tags = {key: value for key, value in first["freeform_tags"].items() if key != "airflow_succeeded_try"}
+        DataflowHook(dataflow_conn).update_run(first["id"], freeform_tags=tags)
     second = _operator(display_name="once", reattach_policy=policy).execute(task_context(2, store))
     assert len(control.runs()) == runs_expected
     assert (second["id"] == first["id"]) is (runs_expected == 1)
@@ -154,7 +156,7 @@ def test_unreadable_logs_give_a_one_line_hint(hook: DataflowHook, control: Emula
     run = _operator(display_name="nologs", asynchronous=True).execute(task_context())
     control.finish_run(run["id"], state="FAILED", lifecycle_details="OOM")
     control.add_fault(method="GET", path_regex="/logs$", status=404, code="NotAuthorizedOrNotFound", times=None)
-    report = failure_report(hook, hook.get_run(run["id"]), lines=50)
+    report = _failure_report(hook, hook.get_run(run["id"]))
     assert report.splitlines()[0].endswith("ended FAILED: OOM")
     (hint,) = [line for line in report.splitlines() if line.startswith("Could not read the run's logs")]
     assert "logs_bucket_uri" in hint and "read objects" in hint
@@ -166,7 +168,7 @@ def test_failure_report_tails_stderr_and_stdout(hook: DataflowHook, control: Emu
     with pytest.raises(DataflowRunError):
         _operator(display_name="noisy").execute(task_context())
     (run,) = control.runs()
-    report = failure_report(hook, hook.get_run(run["id"]), lines=50).splitlines()
+    report = _failure_report(hook, hook.get_run(run["id"])).splitlines()
     start = report.index("--- last 50 lines of spark_application_stderr.log.gz ---")
     assert report[start + 1 : start + 51] == stderr[-50:]
     assert "--- last 1 lines of spark_application_stdout.log.gz ---" in report
@@ -189,3 +191,22 @@ def test_on_kill_during_the_synchronous_wait_cancels_the_run(dataflow_conn: str,
     operator.on_kill()  # what Airflow calls when the task is killed or marked failed
     (run,) = control.runs()
     assert run["lifecycleState"] == "CANCELED"
+
+
+def _failure_report(hook: DataflowHook, run: dict[str, Any]) -> str:
+    return drive(failure_report_steps(run, 50), blocking_performer(hook))
+
+
+def test_a_409_on_the_cancel_of_a_running_run_is_not_taken_for_its_end(
+    dataflow_conn: str, control: EmulatorControl
+) -> None:
+    """At the deadline the service answers the cancel 409 while the run still runs: the cancel is tried
+    again until accepted, and the task says it cancelled the run (issue 21, item 4: it said the run had
+    already ended, and left it running)."""
+    control.add_behaviour(display_name_regex="^refused-once$", run_seconds=60)
+    control.add_fault(method="DELETE", path_regex=r"/runs/", status=409, code="IncorrectState", times=1)
+    with pytest.raises(DataflowRunTimeoutError, match=r"cancelled it \(state CANCEL"):
+        _operator(display_name="refused-once", timeout=1).execute(task_context())
+    (run,) = control.runs()
+    assert run["lifecycleState"] in ("CANCELING", "CANCELED")
+    assert [fault["applied"] for fault in control.faults()] == [1]

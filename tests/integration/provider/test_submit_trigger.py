@@ -90,7 +90,7 @@ def test_bad_input_fails_in_the_trigger_before_any_api_call(
     trigger = _submit_trigger(**{"execute": None, **fields})
     payload = asyncio.run(_payload(trigger))
     assert payload["status"] == "error"
-    assert f"`{field}`" in payload["message"]
+    assert f"`{field}`" in payload["error"]["message"]
     assert control.journal() == []
 
 

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_deadline_cancels_the_run_and_reports_a_timeout(hook: DataflowHook, cont
     payload = asyncio.run(first_event(trigger))
     assert payload["status"] == "timeout"
     assert payload["run"]["state"] == "CANCELED"
-    assert "timeout" in payload["message"] and "cancelled it" in payload["message"]
+    assert "timeout" in payload["error"]["message"] and "cancelled it" in payload["error"]["message"]
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "TooManyRequests"), (503, "ServiceUnavailable")])
@@ -90,8 +91,8 @@ def test_a_burst_of_fifty_transient_errors_does_not_end_the_wait(
 def test_a_permanent_error_ends_the_wait_with_the_service_message(dataflow_conn: str) -> None:
     payload = asyncio.run(first_event(DataflowRunTrigger("ocid1.dataflowrun.oc1.iad.doesnotexist", poll_interval=0.1)))
     assert payload["status"] == "error"
-    assert "404" in payload["message"] and "NotAuthorizedOrNotFound" in payload["message"]
-    assert "manage dataflow-family" in payload["message"]
+    assert "404" in payload["error"]["message"] and "NotAuthorizedOrNotFound" in payload["error"]["message"]
+    assert "manage dataflow-family" in payload["error"]["message"]
 
 
 def test_on_kill_cancels_the_run_and_cleanup_does_not(hook: DataflowHook, control: EmulatorControl) -> None:
@@ -179,3 +180,40 @@ async def test_polling_never_blocks_the_event_loop_for_more_than_50_ms(
     assert {p["run"]["state"] for p in payloads} == {"SUCCEEDED"}
     gc.unfreeze()
     assert worst_lag < 0.05, f"event loop blocked for {worst_lag * 1000:.0f} ms"
+
+
+async def _raw_first_event(trigger: DataflowRunTrigger) -> Any:
+    async for event in trigger.run():
+        return event
+    raise AssertionError("the trigger ended without an event")
+
+
+def test_end_from_trigger_ends_a_successful_task_with_its_result_link_and_mark(
+    dataflow_conn: str, hook: DataflowHook
+) -> None:
+    from airflow.triggers.base import TaskSuccessEvent
+
+    from .conftest import FakeTaskInstance
+
+    run = hook.create_run(run_details("ends-in-the-triggerer"))
+    trigger = DataflowRunTrigger(run["id"], poll_interval=0.1, target_states=["SUCCEEDED"], end_from_trigger=True)
+    trigger.task_instance = FakeTaskInstance(try_number=3)  # type: ignore[assignment]
+    event = asyncio.run(asyncio.wait_for(_raw_first_event(trigger), 30))
+    assert isinstance(event, TaskSuccessEvent)
+    result, url = event.xcoms["return_value"], event.xcoms["dataflow_run_url"]
+    assert result["id"] == run["id"] and result["state"] == "SUCCEEDED" and result["cost"]["run_seconds"] > 0
+    assert result["freeform_tags"]["airflow_succeeded_try"] == "3"
+    assert hook.get_run(run["id"])["freeform_tags"]["airflow_succeeded_try"] == "3", "marked at the service"
+    assert url.endswith(f"{run['id']}?region=us-ashburn-1")
+
+
+def test_end_from_trigger_hands_a_failed_run_to_the_worker(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl
+) -> None:
+    """Only a worker can raise the exception the retry policy reads: a failed run resumes the task."""
+    control.add_behaviour(display_name_regex="^fails-in-the-triggerer$", outcome="FAILED", lifecycle_details="OOM")
+    run = hook.create_run(run_details("fails-in-the-triggerer"))
+    trigger = DataflowRunTrigger(run["id"], poll_interval=0.1, target_states=["SUCCEEDED"], end_from_trigger=True)
+    event = asyncio.run(asyncio.wait_for(_raw_first_event(trigger), 30))
+    assert type(event).__name__ == "TriggerEvent"
+    assert event.payload["status"] == "done" and event.payload["run"]["state"] == "FAILED"

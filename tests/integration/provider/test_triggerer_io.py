@@ -69,9 +69,7 @@ def test_throttled_creates_neither_stall_polling_nor_bypass_the_request_budget(
     assert control.runs()[0]["id"] == run["id"] and len(control.runs()) == 1
 
 
-def test_creates_held_at_429_leave_a_hundred_waits_on_time(
-    hook: DataflowHook, control: EmulatorControl, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_creates_held_at_429_leave_a_hundred_waits_on_time(hook: DataflowHook, control: EmulatorControl) -> None:
     """A start_from_trigger backfill whose creates are answered 429 with a 30 s Retry-After, for the whole
     test, beside 100 waits (poll 0.5 s) on runs ending over 20 s: every wait fires soon after its run ends.
     With one budget for every kind of call, each 429 paused the polls too (issue 19: p95 182 s)."""
@@ -102,7 +100,6 @@ def test_creates_held_at_429_leave_a_hundred_waits_on_time(
     late = {run_id: round(fired[run_id] - ended[run_id], 1) for run_id in run_ids if fired[run_id] - ended[run_id] > 5}
     assert late == {}, f"waits that fired more than 5 s after their run ended (s): {late}"
     assert sum(fault["applied"] for fault in control.faults()) >= 2, "creates were tried and answered 429"
-    assert "429 (too many requests) to submit calls" in caplog.text
     assert len(control.runs()) == 100, "no create got through"
 
 
