@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, not_found
+from airflow_provider_dataflow.testing.emulator.errors import invalid_parameter, missing_parameter, no_such_operation
 from airflow_provider_dataflow.testing.emulator.log_query import LogQuery, parse_query
 from airflow_provider_dataflow.testing.emulator.log_records import RunLines
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
@@ -47,14 +47,14 @@ class LogSearchService:
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
         self._verifier.verify(request, now)
         if request.path != f"{LOG_SEARCH_PATH}/search" or request.method != "POST":
-            raise not_found(f"{request.method} {request.path} is not an operation of the Logging Search API")
+            raise no_such_operation(request.method, request.path)
         details = request.json_body()
         if not isinstance(details, dict):
             raise invalid_parameter("The body must be a SearchLogsDetails object")
         start, end = _window(details)
         text = details.get("searchQuery")
         if not isinstance(text, str) or not text.strip():
-            raise invalid_parameter('searchQuery is required, e.g. search "<compartment>/<log group>/<log>"')
+            raise missing_parameter('searchQuery is required, e.g. search "<compartment>/<log group>/<log>"')
         limit = _limit(request.query_value("limit"))
         offset, as_of = _page(request.query_value("page"), now)
         lines = self._search(text, start, end, as_of)
@@ -112,8 +112,10 @@ def _window(details: dict[str, Any]) -> tuple[float, float]:
     bounds = []
     for name in ("timeStart", "timeEnd"):
         value = details.get(name)
+        if value is None:
+            raise missing_parameter(f"{name} is required (an RFC 3339 date-time)")
         if not isinstance(value, str):
-            raise invalid_parameter(f"{name} is required (an RFC 3339 date-time)")
+            raise invalid_parameter(f"{name} must be an RFC 3339 date-time string")
         try:
             bounds.append(parse_rfc3339(value))
         except ValueError:
