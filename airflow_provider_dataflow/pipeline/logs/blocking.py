@@ -7,16 +7,18 @@ once and is tried again at the next poll; it never fails the wait.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.exceptions import DataflowServiceError
 from airflow_provider_dataflow.pipeline.logs.follower import RunLogFollower, StreamLimits
 from airflow_provider_dataflow.pipeline.logs.search import search_steps
-from airflow_provider_dataflow.pipeline.logs.sources import LogSource
-from airflow_provider_dataflow.pipeline.steps import Call, Step, drive
+from airflow_provider_dataflow.pipeline.logs.sources import LogSource, LogStream
+from airflow_provider_dataflow.pipeline.steps import Call, Poll, Step, drive
+from airflow_provider_dataflow.runs.states import RunState
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -40,6 +42,10 @@ class BlockingRunLogs:
         self._clock = clock
         self.limits = limits or StreamLimits.configured()
         self.followers = [RunLogFollower(run_key, source, not_before, self.limits) for source in sources]
+
+    @classmethod
+    def of(cls, hook: DataflowHook, stream: LogStream, logger: logging.Logger | Any) -> BlockingRunLogs:
+        return cls(hook, stream.run_key, stream.not_before, stream.sources, logger)
 
     def poll(self) -> None:
         """Search each log once and write the new lines."""
@@ -66,6 +72,12 @@ class BlockingRunLogs:
                 return
             sleep(min(interval, remaining))
 
+    def drain_if_ended(self, run: Mapping[str, Any] | None, interval: float) -> None:
+        """``drain`` when the run has ended; a run still going (a STREAMING run's task ends once it runs) is left."""
+        state = RunState.parse((run or {}).get("state"))
+        if state is not None and state.is_terminal():
+            self.drain(interval)
+
     def _perform(self, step: Step) -> Any:
         assert isinstance(step, Call)  # search steps are calls only
         return self._hook.call(step.operation)
@@ -73,3 +85,18 @@ class BlockingRunLogs:
     def _write(self, lines: list[str]) -> None:
         for line in lines:
             self._logger.info("%s", line)
+
+
+def polling_with_logs(
+    perform: Callable[[Step], Any], logs: BlockingRunLogs, sleep: Callable[[float], None] = time.sleep
+) -> Callable[[Step], Any]:
+    """A performer that shows the run's new lines before each poll, once the poll's delay has passed."""
+
+    def perform_with_logs(step: Step) -> Any:
+        if isinstance(step, Poll):
+            sleep(step.delay)
+            logs.poll()
+            step = dataclasses.replace(step, delay=0.0)
+        return perform(step)
+
+    return perform_with_logs

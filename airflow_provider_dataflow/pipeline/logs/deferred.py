@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataflow.pipeline.logs.cursor_store import XComCursorStore
 from airflow_provider_dataflow.pipeline.logs.follower import Cursor, RunLogFollower, StreamLimits
 from airflow_provider_dataflow.pipeline.logs.registry import searcher_for
 from airflow_provider_dataflow.pipeline.logs.searcher import CURSOR_SAVE_TIMEOUT_SECONDS, LogSearcher, Subscription
-from airflow_provider_dataflow.pipeline.logs.sources import LogSource
+from airflow_provider_dataflow.pipeline.logs.sources import LogSource, LogStream
+from airflow_provider_dataflow.runs.states import RunState
 
 if TYPE_CHECKING:
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
@@ -52,6 +53,16 @@ class DeferredRunLogs:
         self._task_instance = task_instance
         self._limits = limits or StreamLimits.configured()
         self._subscribed: list[tuple[LogSearcher, Subscription]] = []
+
+    @classmethod
+    def of(
+        cls, hook: DataflowHook, stream: LogStream | None, interval: float, logger: logging.Logger | Any,
+        task_instance: Any = None,
+    ) -> DeferredRunLogs:  # fmt: skip
+        """The trigger's streaming (none: nothing happens) from its ``log_stream`` kwarg."""
+        sources = stream.sources if stream is not None else ()
+        key, not_before = (stream.run_key, stream.not_before) if stream is not None else ("", 0.0)
+        return cls(hook, key, not_before, sources, interval, logger, task_instance)
 
     async def start(self) -> None:
         """Subscribe to each log's searcher (call from the trigger's own task: its context routes the lines)."""
@@ -87,6 +98,12 @@ class DeferredRunLogs:
         _, pending = await asyncio.wait(waits, timeout=self._limits.drain + self._interval + DRAIN_SLACK_SECONDS)
         for wait in pending:
             wait.cancel()
+
+    async def drain_if_ended(self, run: Mapping[str, Any] | None) -> None:
+        """``drain`` when the run has ended; a run still going (a STREAMING run's task ends once it runs) is left."""
+        state = RunState.parse((run or {}).get("state"))
+        if state is not None and state.is_terminal():
+            await self.drain()
 
     def close(self) -> None:
         for searcher, subscription in self._subscribed:

@@ -9,12 +9,13 @@ A search names the log's compartment; when none is given it is the run's (where 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
-from airflow_provider_dataflow.exceptions import DataflowInvalidInputError
-from airflow_provider_dataflow.pipeline.logs.records import run_filter
+from airflow_provider_dataflow.pipeline.logs.records import run_filter, run_key
+from airflow_provider_dataflow.runs.logs import LogName
 
 #: More runs than this in one query: search the whole log and keep the watched runs' records. A where clause
 #: over thousands of request ids would be a query of hundreds of kilobytes.
@@ -39,36 +40,7 @@ class LogSource:
         return f"{self.log_group_id}/{self.log_id}"
 
 
-def parse_log_names(field: str, value: Any) -> tuple[Mapping[str, str] | str, ...]:
-    """Check a DAG author's log names (before any API call); the compartment may be left to the run's."""
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, (str, Mapping)) else value
-    if not isinstance(items, Sequence):
-        raise DataflowInvalidInputError(field, f"must be a list of logs, got {type(value).__name__}")
-    checked: list[Mapping[str, str] | str] = []
-    for item in items:
-        if isinstance(item, str):
-            parts = item.split("/")
-            if len(parts) not in (2, 3) or not all(part.startswith("ocid1.") for part in parts):
-                raise DataflowInvalidInputError(
-                    field, f"{item!r} is not '<log group OCID>/<log OCID>' or '<compartment>/<log group>/<log>'"
-                )
-        elif isinstance(item, Mapping):
-            missing = [key for key in ("log_group_id", "log_id") if not item.get(key)]
-            unknown = set(item) - {"log_group_id", "log_id", "compartment_id"}
-            if missing or unknown:
-                raise DataflowInvalidInputError(
-                    field,
-                    f"each log needs log_group_id and log_id (and may name compartment_id); got {dict(item)!r}",
-                )
-        else:
-            raise DataflowInvalidInputError(field, f"a log is a dict or a string, got {type(item).__name__}")
-        checked.append(item)
-    return tuple(checked)
-
-
-def run_log_sources(run: Mapping[str, Any], named: Iterable[Mapping[str, str] | str] = ()) -> list[LogSource]:
+def run_log_sources(run: Mapping[str, Any], named: Iterable[LogName] = ()) -> list[LogSource]:
     """The run's application log (if it has one) and the named logs, each once."""
     compartment = str(run.get("compartment_id") or "")
     sources: list[LogSource] = []
@@ -83,3 +55,48 @@ def run_log_sources(run: Mapping[str, Any], named: Iterable[Mapping[str, str] | 
         else:
             sources.append(LogSource(item.get("compartment_id") or compartment, item["log_group_id"], item["log_id"]))
     return list(dict.fromkeys(sources))
+
+
+@dataclass(frozen=True)
+class LogStream:
+    """What a trigger needs to stream a run's lines (its ``log_stream`` kwarg, as JSON): the run's key in its
+    records, when it was created (nothing before that is its), and its logs."""
+
+    run_key: str
+    not_before: float
+    sources: tuple[LogSource, ...]
+
+    @classmethod
+    def of(cls, run: Mapping[str, Any], named: Iterable[LogName]) -> LogStream | str:
+        """The stream of a run, or why there is none (a sentence for the task log)."""
+        key, sources = run_key(run), run_log_sources(run, named)
+        if not sources:
+            return (
+                f"stream_logs is on, but Data Flow run {run.get('id')} has no application_log_config (own or "
+                "its application's) and no log was named: no lines to show"
+            )
+        if not key:
+            return f"Data Flow run {run.get('id')} carries no opc_request_id, which its log lines are found by"
+        return cls(key, _epoch(run.get("time_created")), tuple(sources))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_key": self.run_key, "not_before": self.not_before, "logs": [asdict(s) for s in self.sources]}
+
+    @classmethod
+    def from_json(cls, value: Any) -> LogStream | None:
+        if not isinstance(value, Mapping) or not value.get("run_key") or not value.get("logs"):
+            return None
+        sources = tuple(LogSource(**log) for log in value["logs"])
+        return cls(str(value["run_key"]), float(value.get("not_before") or 0.0), sources)
+
+
+def _epoch(value: Any) -> float:
+    """A run's ``time_created`` (ISO string, datetime or epoch) in seconds; 0 when unknown."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

@@ -16,7 +16,7 @@ from airflow_provider_dataflow.pipeline.logs.deferred import DeferredRunLogs
 from airflow_provider_dataflow.pipeline.logs.follower import Cursor, StreamLimits
 from airflow_provider_dataflow.pipeline.logs.records import run_key
 from airflow_provider_dataflow.pipeline.logs.registry import active_searchers
-from airflow_provider_dataflow.pipeline.logs.sources import LogSource, run_log_sources
+from airflow_provider_dataflow.pipeline.logs.sources import LogSource, LogStream, run_log_sources
 from airflow_provider_dataflow.runs.states import TERMINAL_STATES
 from airflow_provider_dataflow.testing.emulator import EmulatorControl
 
@@ -238,3 +238,115 @@ async def _stream_until_terminal(
 
     await asyncio.wait_for(asyncio.gather(*(one(run) for run in runs)), 60)
     return logs
+
+
+# -- the operator, the trigger and the sensor with stream_logs ----------------------------------------------
+
+
+@pytest.fixture
+def _quick_drain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__OCI_DATAFLOW__LOG_DRAIN_SECONDS", "0.8")
+    monkeypatch.setenv("AIRFLOW__OCI_DATAFLOW__LOG_OVERLAP_SECONDS", "2")
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\] INFO driver line (\d+)", text)]
+
+
+@pytest.mark.usefixtures("_quick_drain")
+def test_the_operator_waiting_on_a_worker_shows_its_runs_lines_between_polls(
+    dataflow_conn: str, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+
+    from .conftest import task_context
+
+    control.add_behaviour("^operator", run_seconds=2.0, log_lines_per_second=5, log_ingestion_lag_seconds=0.3)
+    operator = DataflowInvokeRunOperator(
+        task_id="spark", execute="oci://code@namespace/job.py", display_name="operator-sync", deferrable=False,
+        poll_interval=0.3, application_log_config={"log_group_id": LOG_GROUP, "log_id": LOG}, stream_logs=True,
+    )  # fmt: skip
+    result = operator.execute(task_context())
+    written = _written(control, result) // 2  # 5 lines a second, not 10
+    assert _numbers(capfd.readouterr().out) == list(range(1, written + 1))
+
+
+@pytest.mark.usefixtures("_quick_drain")
+def test_the_trigger_shows_its_runs_lines_and_those_ingested_after_its_end_before_its_event(
+    hook: DataflowHook, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
+
+    control.add_behaviour("^deferred", run_seconds=2.0, log_lines_per_second=10, log_ingestion_lag_seconds=0.5)
+    run = _logging_run(hook, "deferred-1")
+    stream = LogStream.of(run, [])
+    assert isinstance(stream, LogStream)
+    trigger = DataflowRunTrigger(run["id"], poll_interval=0.3, log_stream=stream.to_json())
+    assert DataflowRunTrigger(**trigger.serialize()[1]).log_stream == stream.to_json()
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    payload = asyncio.run(asyncio.wait_for(first_event(), 30))
+    assert payload["run"]["state"] == "SUCCEEDED"
+    assert _numbers(capfd.readouterr().out) == list(range(1, _written(control, run) + 1))
+
+
+@pytest.mark.usefixtures("_quick_drain")
+def test_the_sensor_poking_on_a_worker_shows_the_runs_lines(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.sensors.dataflow import DataflowRunSensor
+
+    control.add_behaviour("^sensed", run_seconds=1.5, log_lines_per_second=10, log_ingestion_lag_seconds=0.3)
+    run = _logging_run(hook, "sensed-1")
+    sensor = DataflowRunSensor(task_id="sense", dataflow_run_id=run["id"], stream_logs=True, poke_interval=0.3)
+    for _ in range(50):
+        if sensor.poke({}):
+            break
+        time.sleep(0.3)
+    assert _numbers(capfd.readouterr().out) == list(range(1, _written(control, run) + 1))
+
+
+def test_stream_logs_on_without_any_log_says_so_and_the_task_goes_on(
+    dataflow_conn: str, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+
+    from .conftest import task_context
+
+    operator = DataflowInvokeRunOperator(
+        task_id="spark", execute="oci://code@namespace/job.py", deferrable=False, poll_interval=0.2, stream_logs=True
+    )
+    assert operator.execute(task_context())["state"] == "SUCCEEDED"
+    assert "has no application_log_config (own or its application's) and no log was named" in capfd.readouterr().out
+    assert _searches(control) == []
+
+
+@pytest.mark.usefixtures("_quick_drain")
+def test_a_run_submitted_from_the_triggerer_streams_its_lines_too(
+    dataflow_conn: str, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.operators.dataflow import DataflowInvokeRunOperator
+    from airflow_provider_dataflow.triggers.submit import DataflowSubmitRunTrigger
+
+    from .conftest import FakeTaskInstance
+
+    control.add_behaviour("^from-trigger", run_seconds=1.5, log_lines_per_second=10, log_ingestion_lag_seconds=0.3)
+    operator = DataflowInvokeRunOperator(
+        task_id="spark", execute="oci://code@namespace/job.py", display_name="from-trigger", start_from_trigger=True,
+        poll_interval=0.3, application_log_config={"log_group_id": LOG_GROUP, "log_id": LOG}, stream_logs=True,
+    )  # fmt: skip
+    assert operator.start_trigger_args is not None
+    trigger = DataflowSubmitRunTrigger(**(operator.start_trigger_args.trigger_kwargs or {}))
+    trigger.task_instance = FakeTaskInstance()  # type: ignore[assignment]
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    payload = asyncio.run(asyncio.wait_for(first_event(), 30))
+    assert _numbers(capfd.readouterr().out) == list(range(1, _written(control, payload["run"]) + 1))
