@@ -4,9 +4,9 @@ Both scenarios wait for the same workload, each with a fresh emulator process an
 process of its own (so memory and CPU figures do not mix):
 
 - ``off``: today's deferred wait (``DataflowRunTrigger``, polls through the shared run watcher);
-- ``stream``: the same waits, each with its run's lines streamed (``pipeline.logs.deferred``: one shared
+- ``stream``: the same triggers with ``log_stream`` (the operator's ``stream_logs=True``): one shared
   search of the log per interval for all runs, lines written to each trigger's logger, a drain after
-  the run's end).
+  the run's end.
 
 The runs inherit one application's ``applicationLogConfig``, write ``--lines-per-second`` lines each
 (``--chatty`` of them far more, to show the per-interval cap at work) and end spread over ``--spread``
@@ -42,6 +42,7 @@ CONN_ID = "logs"
 SCENARIOS = ("off", "stream")
 BUCKETS = 20  # end times spread over this many waves
 LINE = re.compile(r"\] INFO (?:driver|executor-\d+) line (\d+)$")
+SKIPPED = re.compile(r"\.\.\. (\d+) lines skipped")
 
 
 def main() -> None:
@@ -148,7 +149,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     from airflow.sdk import BaseHook
 
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-    from airflow_provider_dataflow.pipeline.logs import deferred  # noqa: F401 (loaded, as in a triggerer)
+    from airflow_provider_dataflow.pipeline.logs import (
+        deferred,  # noqa: F401 (loaded, as in a triggerer)
+        sources,  # noqa: F401
+    )
     from airflow_provider_dataflow.testing.emulator import EmulatorControl
     from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger  # noqa: F401
 
@@ -172,13 +176,12 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     rss_before = _rss_bytes()
     logs = {run["id"]: TaskLog() for run in runs}
     ended: dict[str, float] = {}
-    followers: list[Any] = []
     cpu, started = time.process_time(), time.time()
     watch = asyncio.create_task(watchdog())
     waits = []
     for run in runs:  # as the triggerer starts triggers: one task per loop turn
-        wait = _wait_and_stream if args.scenario == "stream" else _wait
-        waits.append(asyncio.create_task(wait(run, args.poll_interval, logs[run["id"]], ended, followers)))
+        stream = args.scenario == "stream"
+        waits.append(asyncio.create_task(_wait(run, args.poll_interval, logs[run["id"]], ended, stream)))
         await asyncio.sleep(0)
     await asyncio.sleep(min(args.poll_interval + 1, 10))
     rss_watching = _rss_bytes()
@@ -187,41 +190,24 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     stop.set()
     await watch
     final = {run["id"]: run for run in control.runs()}
-    return _figures(args, started, wall, cpu, lags, gc_pauses, searches, logs, ended, followers, final) | {
+    return _figures(args, started, wall, cpu, lags, gc_pauses, searches, logs, ended, final) | {
         "rss_per_run_bytes": (rss_watching - rss_before) / len(runs)
     }
 
 
-async def _wait(run: dict[str, Any], interval: float, log: TaskLog, ended: dict[str, float], _: list[Any]) -> None:
+async def _wait(run: dict[str, Any], interval: float, log: TaskLog, ended: dict[str, float], stream: bool) -> None:
+    """One deferred task: ``DataflowRunTrigger`` as the operator defers it, with or without ``stream_logs``."""
+    from airflow_provider_dataflow.pipeline.logs.sources import LogSource, LogStream
     from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
 
-    trigger = DataflowRunTrigger(run["id"], oci_conn_id=CONN_ID, poll_interval=interval, compartment_id=COMPARTMENT)
+    logs = LogStream(run["opcRequestId"], _timestamp(run["timeCreated"]), (LogSource(COMPARTMENT, LOG_GROUP, LOG),))
+    trigger = DataflowRunTrigger(
+        run["id"], oci_conn_id=CONN_ID, poll_interval=interval, compartment_id=COMPARTMENT,
+        log_stream=logs.to_json() if stream else None,
+    )  # fmt: skip
+    trigger._log = log  # what Airflow's triggerer routes to the task's log
     async for _event in trigger.run():
         ended[run["id"]] = time.time()
-
-
-async def _wait_and_stream(
-    run: dict[str, Any], interval: float, log: TaskLog, ended: dict[str, float], followers: list[Any]
-) -> None:
-    """The deferred wait with its run's lines: what the trigger does with ``stream_logs`` (parts 2 and 3)."""
-    from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-    from airflow_provider_dataflow.pipeline.logs.deferred import DeferredRunLogs
-    from airflow_provider_dataflow.pipeline.logs.sources import LogSource
-    from airflow_provider_dataflow.triggers.dataflow import DataflowRunTrigger
-
-    stream = DeferredRunLogs(
-        DataflowHook(CONN_ID), run["opcRequestId"], _timestamp(run["timeCreated"]),
-        [LogSource(COMPARTMENT, LOG_GROUP, LOG)], interval, log,
-    )  # fmt: skip
-    await stream.start()
-    followers.extend(stream.followers)
-    try:
-        trigger = DataflowRunTrigger(run["id"], oci_conn_id=CONN_ID, poll_interval=interval, compartment_id=COMPARTMENT)
-        async for _event in trigger.run():
-            await stream.drain()
-            ended[run["id"]] = time.time()
-    finally:
-        stream.close()
 
 
 def _count_searches() -> list[tuple[float, int]]:
@@ -245,7 +231,7 @@ def _count_searches() -> list[tuple[float, int]]:
 def _figures(
     args: argparse.Namespace, started: float, wall: float, cpu: float, lags: list[tuple[float, float, float]],
     gc_pauses: list[tuple[float, float]], searches: list[tuple[float, int]], logs: dict[str, TaskLog],
-    ended: dict[str, float], followers: list[Any], final: dict[str, dict[str, Any]],
+    ended: dict[str, float], final: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:  # fmt: skip
     run_end = {run_id: _timestamp(run["timeUpdated"]) for run_id, run in final.items()}
     first_end = min(run_end.values())
@@ -259,7 +245,7 @@ def _figures(
         repeated += len(numbers) - len(set(numbers))
         out_of_order += sum(1 for a, b in itertools.pairwise(numbers) if b < a)
         missing += written[run_id] - len(set(numbers)) if args.scenario == "stream" else 0
-    skipped = sum(f.skipped for f in followers)
+    skipped = sum(int(m.group(1)) for log in logs.values() for n in log.notices if (m := SKIPPED.match(n)))
     gc_pauses.sort()
     outside_gc = sorted(max(0.0, lag - _gc_overlap(gc_pauses, begun, ended_at)) for lag, begun, ended_at in lags)
     all_lags = sorted(lag for lag, _, _ in lags)
