@@ -15,6 +15,9 @@ Fixtures:
 - ``dataflow_dag_test``: ``dataflow_dag_test(file_or_module_or_dag, dag_id=None, **dag_test_kwargs)``
   runs the DAG once with ``dag.test()`` against the emulator and returns the DagRun (needs the isolated
   home; its database is migrated once per session).
+- ``dataflow_network_faults``: a ``FaultProxy`` in front of the emulator, with ``oci_dataflow_default``
+  pointing at it: switch network faults on (``refuse``, ``reset_mid_response``, ``black_hole``,
+  ``partition``); the network is healed after each test.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_dataflow.testing.credentials import TestCredentials
     from airflow_provider_dataflow.testing.emulator import DataflowEmulator, EmulatorControl
+    from airflow_provider_dataflow.testing.fault_proxy import FaultProxy
 
 OPTION = "dataflow_isolated_airflow"
 CONNECTION_ID = "oci_dataflow_default"
@@ -109,7 +113,11 @@ def dataflow_emulator(_dataflow_emulator_server: DataflowEmulator) -> Iterator[E
     yield control
     control.reset()
     control.settings(
-        accepted_seconds=ACCEPTED_SECONDS, run_seconds=RUN_SECONDS, cancel_seconds=CANCEL_SECONDS, minute_seconds=60.0
+        accepted_seconds=ACCEPTED_SECONDS,
+        run_seconds=RUN_SECONDS,
+        cancel_seconds=CANCEL_SECONDS,
+        minute_seconds=60.0,
+        clock_offset_seconds=0.0,
     )
     control.set_compartments(None)
 
@@ -130,6 +138,30 @@ def dataflow_connection(
         existing = os.environ.get(name)
         monkeypatch.setenv(name, f"{LOOPBACK},{existing}" if existing else LOOPBACK)
     return EmulatorConnection(CONNECTION_ID, DEFAULT_COMPARTMENT_ID, dataflow_emulator.url)
+
+
+@pytest.fixture(scope="session")
+def _dataflow_fault_proxy(_dataflow_emulator_server: DataflowEmulator) -> Iterator[FaultProxy]:
+    from airflow_provider_dataflow.testing.fault_proxy import FaultProxy
+
+    with FaultProxy(_dataflow_emulator_server.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def dataflow_network_faults(
+    dataflow_connection: EmulatorConnection,
+    _dataflow_fault_proxy: FaultProxy,
+    _dataflow_credentials: TestCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the emulator, ``oci_dataflow_default`` pointing at it; healed after each test."""
+    conn_json = _dataflow_credentials.airflow_connection_json(
+        service_endpoint=_dataflow_fault_proxy.url, compartment_id=dataflow_connection.compartment_id
+    )
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONNECTION_ID.upper()}", conn_json)
+    yield _dataflow_fault_proxy
+    _dataflow_fault_proxy.heal()
 
 
 @pytest.fixture(scope="session")

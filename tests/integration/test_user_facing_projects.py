@@ -35,7 +35,7 @@ def test_the_first_example_test_is_at_most_ten_lines() -> None:
 
 
 @pytest.mark.parametrize(
-    ("project", "expected"), [(EXAMPLE, 3), (REPO / "package_tests", 11)], ids=["example", "package"]
+    ("project", "expected"), [(EXAMPLE, 4), (REPO / "package_tests", 11)], ids=["example", "package"]
 )
 def test_the_project_passes_in_a_session_of_its_own(tmp_path: Path, project: Path, expected: int) -> None:
     copy = tmp_path / project.name

@@ -45,7 +45,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 class Script:
-    """Answers each step with the next scripted result (a run state, an error, or a cancel outcome)."""
+    """Answers each step with the next scripted result (a run state or a whole run, an error, or a cancel's
+    outcome)."""
 
     def __init__(self, clock: FakeClock, *answers: Any) -> None:
         self.clock = clock
@@ -58,7 +59,9 @@ class Script:
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer if isinstance(answer, bool) else {"id": "r", "state": answer}
+        if isinstance(answer, (bool, dict)):  # a cancel's outcome, or a whole run
+            return answer
+        return {"id": "r", "state": answer}
 
 
 def _wait(script: Script, deadline: float | None = None, targets: tuple[str, ...] = ()) -> WaitOutcome:
@@ -162,18 +165,6 @@ def test_max_poll_interval_caps_the_dags_poll_interval(clock: FakeClock, monkeyp
     assert {poll.poll_interval for poll in polls} == {0.5}
 
 
-class PooledScript(Script):
-    """Answers with full run dicts (state, details, time of the last state change)."""
-
-    def __call__(self, step: Step) -> Any:
-        self.steps.append(step)
-        self.clock.now += step.delay  # type: ignore[union-attr]
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
 def _pooled(script: Script, queue: PoolQueue, timeout: float = 60.0) -> WaitOutcome:
     steps = wait_steps(
         "r", poll_interval=10.0, target_states=(), deadline=None, timeout=timeout, log=LOG, pool_queue=queue
@@ -192,7 +183,7 @@ def test_a_runs_wait_in_its_pools_queue_is_reported_and_not_counted_against_the_
 ) -> None:
     """Queued for 50 s with a 60 s timeout: the run still gets its 60 s, counted from leaving the queue."""
     queued = {"id": "r", "state": "ACCEPTED", "lifecycle_details": "Waiting for capacity in pool p"}
-    script = PooledScript(
+    script = Script(
         clock,
         queued,
         queued,
@@ -217,7 +208,7 @@ def test_pool_queue_timeout_cancels_a_run_that_waits_too_long_in_the_queue(clock
     queued = {"id": "r", "state": "ACCEPTED"}
     canceled = {"id": "r", "state": "CANCELED"}
     queue = PoolQueue("ocid1.dataflowpool.oc1..p", timeout=25.0, deadline=START + 25)
-    script = PooledScript(clock, queued, queued, queued, queued, True, canceled)
+    script = Script(clock, queued, queued, queued, queued, True, canceled)
     outcome = _pooled(script, queue)
     assert outcome.ending is Ending.TIMEOUT
     assert "did not finish out of pool ocid1.dataflowpool.oc1..p's queue within pool_queue_timeout (25 s)" in str(

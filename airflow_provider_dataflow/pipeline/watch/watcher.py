@@ -5,24 +5,12 @@ a snapshot of the compartment's active runs. A waiter is woken when its run's st
 one it last saw. Watched runs missing from a complete snapshot have left the active states: when
 several have, one listing of the terminal states (newest first, back to the oldest of them) tells
 where they ended; a lone one is read with GET. A run whose wait ends on a summary is marked
-``from_summary``, and the task reads it once, on the worker, for the attributes a summary lacks. So N
+``from_summary``, and its trigger reads it whole once before it fires (``finish.complete_steps``). So N
 runs cost about ``4 + N/1000`` list calls per interval, plus a few when runs end, instead of N GETs
 per interval.
 
-Why not Airflow 3.3's shared streams (``BaseEventTrigger.shared_stream_key`` / ``SharedStreamManager``),
-which we read first and which would give us the loop's lifecycle for free:
-
-- a shared stream broadcasts every raw event to every subscriber: one snapshot per interval would
-  resume all N triggers in one event-loop turn (``benchmarks/broadcast_wakeups.py``: 20 ms at N = 5,000,
-  215 ms at N = 20,000 on 2 cores, with a filter that does nothing), where this watcher resumes only
-  the few whose runs changed, a batch per turn;
-- ``open_shared_stream`` sees one trigger's kwargs, so it cannot know the shortest interval asked
-  for, nor when the watched runs were created (to list where they ended);
-- a stream that raises fails every subscriber's task; here a list error backs off (transient) or
-  falls back to per-run GETs (permanent), lists failing for longer than ``_stale_after()`` hand the
-  waits back to per-run GETs until a snapshot succeeds, and a crashed loop hands its waiters back too;
-- it exists only on Airflow 3.3, and only inside a real triggerer; this watcher works on every Airflow 3
-  release and in ``dag.test()``, which runs triggers inline.
+Not Airflow 3.3's shared streams, which broadcast every snapshot to every subscriber, see one trigger's
+kwargs, fail every subscriber when they raise, and exist only in 3.3's triggerer: docs/scale.md says why.
 
 Correctness rests on every trigger keeping its own wait (``pipeline.wait``): the watcher only answers
 "has my run changed?". Deadlines, cancel, ``on_kill`` and ``cleanup`` stay the trigger's, and a trigger

@@ -40,13 +40,19 @@ class EmulatorControl:
         run_seconds: float | None = None,
         cancel_seconds: float | None = None,
         minute_seconds: float | None = None,
+        clock_offset_seconds: float | None = None,
     ) -> dict[str, float]:
-        """Change the given timings (for runs created from now on) and return all of them."""
+        """Change the given timings (for runs created from now on) and return all settings.
+
+        ``clock_offset_seconds`` sets the service's clock that far ahead of this machine's (negative: behind):
+        requests are signed with this machine's time, so more than 300 s either way is a skewed clock (401).
+        """
         changes = {
             "acceptedSeconds": accepted_seconds,
             "runSeconds": run_seconds,
             "cancelSeconds": cancel_seconds,
             "minuteSeconds": minute_seconds,
+            "clockOffsetSeconds": clock_offset_seconds,
         }
         return self._call("PUT", "/settings", {key: value for key, value in changes.items() if value is not None})
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -66,6 +67,10 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    def service_time(self) -> float:
+        """Now on this server's clock, for the ``Date`` header (the emulator's may be set off)."""
+        return time.time()
+
     def read_request(self) -> ApiRequest:
         try:
             length = int(self.headers.get("content-length") or 0)
@@ -91,7 +96,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         reason = self.responses[response.status][0] if response.status in self.responses else ""
         headers = [
             ("Server", self.version_string()),
-            ("Date", self.date_time_string()),
+            ("Date", self.date_time_string(self.service_time())),
             ("opc-request-id", request.request_id),
         ]
         if response.content_type:

@@ -57,6 +57,9 @@ class _Handler(KeepAliveHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
+    def service_time(self) -> float:
+        return time.time() + self.server.state.settings.clock_offset_seconds
+
     def _handle(self) -> None:
         request = self.read_request()
         if request.path.startswith(CONTROL_PATH + "/"):

@@ -93,7 +93,7 @@ class DataFlowService:
         ]
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
-        principal = self._verifier.verify(request, now)
+        principal = self._verifier.verify(request, now + self._state.settings.clock_offset_seconds)
         resource_path = request.path[len(BASE_PATH) :]
         for route in self._routes:
             match = route.pattern.fullmatch(resource_path)

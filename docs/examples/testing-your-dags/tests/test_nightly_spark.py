@@ -1,3 +1,5 @@
+import threading
+import time
 from datetime import datetime, timezone
 
 APPLICATION_ID = "ocid1.dataflowapplication.oc1.iad.aaaa"  # the application the DAG names
@@ -30,3 +32,19 @@ def test_a_lost_create_reply_still_starts_exactly_one_run(dataflow_emulator, dat
     dataflow_emulator.add_fault(method="GET", path_regex=r"/runs", status=429, times=2)
     assert dataflow_dag_test("dags/nightly_spark.py").state == "success"
     assert len(dataflow_emulator.runs()) == 1
+
+
+def test_the_wait_rides_out_a_service_that_refuses_connections(
+    dataflow_emulator, dataflow_network_faults, dataflow_dag_test, capfd
+):
+    dataflow_emulator.register_application(APPLICATION_ID)
+
+    def refuse_once_the_run_exists():
+        while not dataflow_emulator.runs():
+            time.sleep(0.05)
+        with dataflow_network_faults.refuse():  # nothing listens for 2 s
+            time.sleep(2)
+
+    threading.Thread(target=refuse_once_the_run_exists, daemon=True).start()
+    assert dataflow_dag_test("dags/nightly_spark.py").state == "success"
+    assert "Connection refused" in capfd.readouterr().out  # retried in the task log, not failed
