@@ -1,0 +1,108 @@
+"""A running Spark job's lines in the task log, on a real Airflow: deferred and synchronous, and through a
+triggerer killed mid-run.
+
+Each run lasts 60 s and writes one line a second to its application log, searchable 2 s after it was
+written (the emulator's ingestion lag). Both task logs must show every line once, in order, each within
+a poll interval plus that lag of being written (give or take the search's own time); after a triggerer
+is killed, the new one continues from the cursor the first saved, without a gap or a repeat (lines
+written while no triggerer ran come late, then).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+from airflow_provider_dataflow.testing.emulator import DataflowEmulator
+
+from .waiting import wait_for
+
+pytestmark = pytest.mark.system
+
+DEFERRED, SYNC = "system_log_streaming_deferred", "system_log_streaming_sync"
+POLL_INTERVAL = 2.0  # the DAGs' (dags/log_streaming_dags.py)
+RUN_SECONDS, LAG = 60.0, 2.0
+SLACK = 3.0  # the search's own time and a loaded machine's scheduling
+#: ``<logged at> [info] ...: [driver <written at>] INFO driver line <n>`` in the text of a task log
+STREAMED = re.compile(r"^(\S+) \[info\].*?\[driver (\S+)\] INFO driver line (\d+)", re.MULTILINE)
+
+
+def _streaming(emulator: DataflowEmulator, name: str) -> None:
+    emulator.control.add_behaviour(
+        display_name_regex=f"^{name}$", run_seconds=RUN_SECONDS, log_lines_per_second=1,
+        log_ingestion_lag_seconds=LAG,
+    )  # fmt: skip
+
+
+def _lines(log: str) -> list[tuple[int, float]]:
+    """(line number, seconds from being written to being in the task log) per streamed line, in log order."""
+    return [(int(n), _epoch(logged) - _epoch(written)) for logged, written, n in STREAMED.findall(log)]
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _run(emulator: DataflowEmulator, name: str) -> dict[str, Any]:
+    (run,) = [run for run in emulator.control.runs() if run["displayName"] == name]
+    return run
+
+
+def _written(run: dict[str, Any]) -> int:
+    return round(run["runDurationInMilliseconds"] / 1000)  # one line a second from IN_PROGRESS to the end
+
+
+def test_deferred_and_synchronous_waits_show_every_line_once_in_order_and_on_time(
+    stack: AirflowStack, emulator: DataflowEmulator
+) -> None:
+    api = stack.api
+    started = {}
+    for dag_id in (DEFERRED, SYNC):
+        _streaming(emulator, dag_id)
+        api.wait_for_dag(dag_id)
+        started[dag_id] = api.trigger_dag(dag_id, conf={"display_name": dag_id})
+    for dag_id, run_id in started.items():
+        assert api.wait_for_dag_run(dag_id, run_id, timeout=180) == "success", dag_id
+
+    for dag_id, run_id in started.items():
+        lines = _lines(api.task_log(dag_id, run_id, "spark", try_number=1))
+        written = _written(_run(emulator, dag_id))
+        assert written == RUN_SECONDS
+        assert [n for n, _ in lines] == list(range(1, written + 1)), dag_id
+        late = [(n, round(delay, 1)) for n, delay in lines if delay > POLL_INTERVAL + LAG + SLACK]
+        assert not late, f"{dag_id}: lines shown more than a poll interval plus the lag after being written"
+    assert "deferred" in api.states_seen(DEFERRED, started[DEFERRED])["spark"]
+
+
+def test_a_triggerer_killed_mid_run_neither_loses_nor_repeats_a_line(
+    stack: AirflowStack, emulator: DataflowEmulator
+) -> None:
+    name = "log-streaming-triggerer-killed"
+    _streaming(emulator, name)
+    api = stack.api
+    run_id = api.trigger_dag(DEFERRED, conf={"display_name": name})
+    api.wait_for_task_state(DEFERRED, run_id, "spark", "deferred")
+    wait_for(lambda: len(_lines(api.task_log(DEFERRED, run_id, "spark", try_number=1))) >= 15, 90, "15 lines")
+    stack.kill("triggerer")
+    killed_at = time.time()
+    time.sleep(2)
+    stack.start_component("triggerer")
+    back_at = time.time()
+
+    assert api.wait_for_dag_run(DEFERRED, run_id, timeout=180) == "success"
+    log = api.task_log(DEFERRED, run_id, "spark", try_number=1)
+    lines = _lines(log)
+    assert [n for n, _ in lines] == list(range(1, _written(_run(emulator, name)) + 1))
+    assert "Continuing this run's lines from where the previous trigger saved them" in log
+    run_started = _epoch(_run(emulator, name)["timeCreated"]) + 2  # the emulator's ACCEPTED time
+    late = [
+        (n, round(delay, 1))
+        for n, delay in lines
+        if not killed_at - LAG <= run_started + n - 1 <= back_at + 30 and delay > POLL_INTERVAL + LAG + SLACK
+    ]
+    assert not late, "lines written while a triggerer ran were shown late"
