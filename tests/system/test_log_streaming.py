@@ -27,6 +27,7 @@ pytestmark = pytest.mark.system
 DEFERRED, SYNC = "system_log_streaming_deferred", "system_log_streaming_sync"
 POLL_INTERVAL = 2.0  # the DAGs' (dags/log_streaming_dags.py)
 RUN_SECONDS, LAG = 60.0, 2.0
+ACCEPTED_SECONDS = 10.0  # the deferred task's trigger runs before the first line is written
 SLACK = 3.0  # the search's own time and a loaded machine's scheduling
 #: ``<logged at> [info] ...: [driver <written at>] INFO driver line <n>`` in the text of a task log
 STREAMED = re.compile(r"^(\S+) \[info\].*?\[driver (\S+)\] INFO driver line (\d+)", re.MULTILINE)
@@ -34,8 +35,8 @@ STREAMED = re.compile(r"^(\S+) \[info\].*?\[driver (\S+)\] INFO driver line (\d+
 
 def _streaming(emulator: DataflowEmulator, name: str) -> None:
     emulator.control.add_behaviour(
-        display_name_regex=f"^{name}$", run_seconds=RUN_SECONDS, log_lines_per_second=1,
-        log_ingestion_lag_seconds=LAG,
+        display_name_regex=f"^{name}$", accepted_seconds=ACCEPTED_SECONDS, run_seconds=RUN_SECONDS,
+        log_lines_per_second=1, log_ingestion_lag_seconds=LAG,
     )  # fmt: skip
 
 
@@ -99,7 +100,7 @@ def test_a_triggerer_killed_mid_run_neither_loses_nor_repeats_a_line(
     lines = _lines(log)
     assert [n for n, _ in lines] == list(range(1, _written(_run(emulator, name)) + 1))
     assert "Continuing this run's lines from where the previous trigger saved them" in log
-    run_started = _epoch(_run(emulator, name)["timeCreated"]) + 2  # the emulator's ACCEPTED time
+    run_started = _epoch(_run(emulator, name)["timeCreated"]) + ACCEPTED_SECONDS
     late = [
         (n, round(delay, 1))
         for n, delay in lines
