@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -164,14 +165,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     searches = _count_searches()
     gc_pauses = _record_gc_pauses()
     lags: list[tuple[float, float, float]] = []  # (lag, started, ended)
+    loop_cpu: list[float] = []  # the event loop's thread's own CPU time per sample: its work, not waiting
     stop = asyncio.Event()
 
     async def watchdog() -> None:
         while not stop.is_set():
-            before = time.perf_counter()
+            before, cpu_before = time.perf_counter(), time.thread_time()
             await asyncio.sleep(0.005)
             after = time.perf_counter()
             lags.append((after - before - 0.005, before, after))
+            loop_cpu.append(time.thread_time() - cpu_before)
 
     rss_before = _rss_bytes()
     logs = {run["id"]: TaskLog() for run in runs}
@@ -190,8 +193,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     stop.set()
     await watch
     final = {run["id"]: run for run in control.runs()}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return _figures(args, started, wall, cpu, lags, gc_pauses, searches, logs, ended, final) | {
-        "rss_per_run_bytes": (rss_watching - rss_before) / len(runs)
+        "rss_per_run_bytes": (rss_watching - rss_before) / len(runs),
+        "peak_rss_per_run_bytes": (peak - rss_before) / len(runs),
+        "loop_cpu_max_ms": max(loop_cpu) * 1000,
     }
 
 
@@ -337,8 +343,10 @@ ROWS = (
     ("  worst GC pause (ms)", "gc_max_ms", "{:.0f}"),
     ("  GC runs / of which full collections", None, ""),
     ("  lag max, GC pauses taken out (ms)", "lag_max_outside_gc_ms", "{:.0f}"),
+    ("  longest loop turn on the loop's own CPU (ms)", "loop_cpu_max_ms", "{:.0f}"),
     ("CPU (s)", "cpu_s", "{:.1f}"),
-    ("RSS per run (KB)", "rss_per_run_bytes", "{:.1f}"),
+    ("RSS per run, 10 s in (KB)", "rss_per_run_bytes", "{:.1f}"),
+    ("peak RSS per run (KB)", "peak_rss_per_run_bytes", "{:.1f}"),
     ("wait's event after the run ended, p50 (s)", "event_after_end_p50_s", "{:.1f}"),
     ("wait's event after the run ended, max (s)", "event_after_end_max_s", "{:.1f}"),
     ("all waits ended (s)", "wall_s", "{:.0f}"),
@@ -357,12 +365,14 @@ def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) ->
             keys = ("gc_pauses", "gc_full_collections") if label.startswith("  GC") else (
                 "lines_missing", "lines_repeated", "lines_out_of_order")  # fmt: skip
             cells = [" / ".join(str(results[n][k]) for k in keys) for n in names]
-        elif key == "rss_per_run_bytes":
+        elif key.endswith("rss_per_run_bytes"):
             cells = [fmt.format(results[n][key] / 1024) for n in names]
         else:
             cells = [fmt.format(results[n][key]) for n in names]
         print(f"| {label} | {' | '.join(str(c) for c in cells)} |")
     print("Task-log lines go to an in-memory logger here; a triggerer writes them to its log socket, which costs more.")
+    print("A lag much longer than the loop's own CPU in that turn is time the process did not run (other processes")
+    print("on the machine, or a thread holding the GIL), not work of the loop.")
     print("The wait's event comes log_drain_seconds (default 30) later with streaming: the lines still being ingested.")
 
 

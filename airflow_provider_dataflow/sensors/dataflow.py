@@ -133,6 +133,9 @@ class DataflowRunSensor(BaseSensorOperator):
     def _show_lines(self, run: dict[str, Any]) -> None:
         """The synchronous wait's new lines since the last poke (``stream_logs``)."""
         if self._lines is None:
+            if self.stream_logs is not None and self.mode == "reschedule":
+                self.log.warning("stream_logs needs mode='poke' or deferrable=True: a rescheduled poke starts anew")
+                self.stream_logs = None
             stream = self._stream(run)
             if stream is None:
                 return

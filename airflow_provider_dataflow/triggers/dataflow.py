@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Collection
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -117,14 +117,19 @@ class DataflowRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self.hook()
-        outcome = await self._wait_showing_lines(hook)
+        outcome = await self._waiting(hook)
         yield await self._event(hook, outcome)
 
-    async def _wait_showing_lines(self, hook: DataflowHook) -> WaitOutcome:
-        """The wait (cancelled on a kill); with ``log_stream``, the run's lines in this task's log meanwhile, and
-        those still being ingested when it ended (``pipeline.logs.deferred``: never holding the wait itself)."""
+    def _waiting(self, hook: DataflowHook) -> Awaitable[WaitOutcome]:
+        """The wait, cancelled on a kill; with ``log_stream``, showing the run's lines meanwhile. An awaitable,
+        not a coroutine of its own: without streaming, a waiting trigger holds no frame more than before."""
         if self.log_stream is None:
-            return await kill.cancel_when_killed(self, self._wait(hook))
+            return kill.cancel_when_killed(self, self._wait(hook))
+        return self._wait_showing_lines(hook)
+
+    async def _wait_showing_lines(self, hook: DataflowHook) -> WaitOutcome:
+        """The run's lines in this task's log while waiting, and those still being ingested when it ended
+        (``pipeline.logs.deferred``: never holding the wait itself)."""
         from airflow_provider_dataflow.pipeline.logs.deferred import DeferredRunLogs
         from airflow_provider_dataflow.pipeline.logs.sources import LogStream
 

@@ -109,7 +109,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
             yield await self._event(hook, WaitOutcome.done(plan.run))
             return
         self.log_stream = self._log_stream(plan.run)
-        outcome = await self._wait_showing_lines(hook)
+        outcome = await self._waiting(hook)
         yield await self._event(hook, outcome)
 
     def _log_stream(self, run: dict[str, Any]) -> dict[str, Any] | None:

@@ -88,8 +88,9 @@ class DeferredRunLogs:
         if not self._subscribed:
             return
         until = time.time() + self._limits.drain
-        for _, subscription in self._subscribed:
+        for searcher, subscription in self._subscribed:
             subscription.follower.drain_until = until
+            searcher.wake()
         # A log whose search is failing is not waited for: the task's end must not wait on OCI Logging.
         readable = [subscription for _, subscription in self._subscribed if not subscription.follower.failing]
         if not readable:

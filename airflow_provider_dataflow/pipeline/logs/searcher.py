@@ -106,6 +106,7 @@ class LogSearcher:
         self._on_idle = on_idle
         self._subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
         self._backoff = Backoff()
 
     def subscribe(self, subscription: Subscription) -> None:
@@ -127,9 +128,13 @@ class LogSearcher:
     def _interval(self) -> float:
         return max(self._min_interval, min((s.interval for s in self._subscriptions), default=self._min_interval))
 
+    def wake(self) -> None:
+        """A subscriber started draining: the next search may be due sooner than the interval."""
+        self._woken.set()
+
     async def _run(self) -> None:
         while self._subscriptions:
-            started = time.monotonic()
+            started = time.time()
             try:
                 delay = await self._tick()
             except asyncio.CancelledError:
@@ -137,7 +142,27 @@ class LogSearcher:
             except Exception:
                 log.exception("The shared search of log %s failed; it goes on", self.source)
                 delay = self._interval()
-            await asyncio.sleep(max(0.0, delay - (time.monotonic() - started)))
+            await self._pause(started, delay)
+
+    async def _pause(self, started: float, delay: float) -> None:
+        """Until ``delay`` after the last search started, or sooner when a draining run's drain time comes first
+        (its task's end waits for the search that covers it), but never sooner than the minimal interval."""
+        while True:
+            due = started + delay
+            draining = [
+                s.follower.drain_until
+                for s in self._subscriptions
+                if s.follower.drain_until is not None and not s.finished.is_set()
+            ]
+            if draining:
+                due = min(due, max(started + self._min_interval, min(draining)))
+            if (remaining := due - time.time()) <= 0:
+                return
+            self._woken.clear()
+            try:
+                await asyncio.wait_for(self._woken.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
 
     async def _tick(self) -> float:
         """Search once and serve every subscriber; returns how long until the next search should start."""

@@ -350,3 +350,15 @@ def test_a_run_submitted_from_the_triggerer_streams_its_lines_too(
 
     payload = asyncio.run(asyncio.wait_for(first_event(), 30))
     assert _numbers(capfd.readouterr().out) == list(range(1, _written(control, payload["run"]) + 1))
+
+
+def test_a_rescheduled_sensor_says_it_cannot_stream_and_searches_nothing(
+    dataflow_conn: str, hook: DataflowHook, control: EmulatorControl, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_dataflow.sensors.dataflow import DataflowRunSensor
+
+    run = _logging_run(hook, "rescheduled-1")
+    sensor = DataflowRunSensor(task_id="sense", dataflow_run_id=run["id"], stream_logs=True, mode="reschedule")
+    sensor.poke({})
+    assert "stream_logs needs mode='poke' or deferrable=True" in capfd.readouterr().out
+    assert _searches(control) == []
