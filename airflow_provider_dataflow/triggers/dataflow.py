@@ -135,7 +135,7 @@ class DataflowRunTrigger(BaseTrigger):
 
         stream = LogStream.from_json(self.log_stream)
         logs = DeferredRunLogs.of(hook, stream, self.poll_interval, self.log, self.task_instance)
-        await logs.start()
+        logs.begin()
         try:
             outcome = await kill.cancel_when_killed(self, self._wait(hook))
             await logs.drain_if_ended(outcome.run)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataflow.testing.airflow_stack import AirflowStack
+from airflow_provider_dataflow.testing.airflow_stack import AirflowApiError, AirflowStack
 from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
 from .waiting import wait_for
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.system
 
 DEFERRED, SYNC = "system_log_streaming_deferred", "system_log_streaming_sync"
 POLL_INTERVAL = 2.0  # the DAGs' (dags/log_streaming_dags.py)
+LOG = "ocid1.log.oc1.iad.aaaasystemtestapplicationlog"
 RUN_SECONDS, LAG = 60.0, 2.0
 ACCEPTED_SECONDS = 10.0  # the deferred task's trigger runs before the first line is written
 SLACK = 3.0  # the search's own time and a loaded machine's scheduling
@@ -47,6 +48,30 @@ def _lines(log: str) -> list[tuple[int, float]]:
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _saved_and_between_batches(api: Any, run_id: str) -> bool:
+    """15 lines or more are shown, the cursor saved covers the last, and the next batch is a second away or more.
+
+    A line shown after the last save is shown again by the next trigger: the cursor is saved right after each
+    batch (``log_cursor_save_seconds`` 0 on the test stack), and a kill lands between two batches.
+    """
+    log = api.task_log(DEFERRED, run_id, "spark", try_number=1)
+    shown = STREAMED.findall(log)
+    if len(shown) < 15:
+        return False
+    logged, written, _ = shown[-1]
+    try:
+        cursor = api.xcom(DEFERRED, run_id, "spark", key=f"dataflow_log_cursor.{LOG}")
+    except AirflowApiError:  # not saved yet
+        return False
+    saved = isinstance(cursor, dict) and cursor.get("covered_until", 0) >= _epoch(written)
+    return saved and time.time() - _epoch(logged) < POLL_INTERVAL / 2
+
+
+def _head(log: str, lines: int = 40) -> str:
+    """The start of a task log, for a failure's message: when the wait and the streaming began."""
+    return "\n".join(line[:200] for line in log.splitlines()[:lines])
 
 
 def _run(emulator: DataflowEmulator, name: str) -> dict[str, Any]:
@@ -71,12 +96,13 @@ def test_deferred_and_synchronous_waits_show_every_line_once_in_order_and_on_tim
         assert api.wait_for_dag_run(dag_id, run_id, timeout=180) == "success", dag_id
 
     for dag_id, run_id in started.items():
-        lines = _lines(api.task_log(dag_id, run_id, "spark", try_number=1))
+        log = api.task_log(dag_id, run_id, "spark", try_number=1)
+        lines = _lines(log)
         written = _written(_run(emulator, dag_id))
         assert written == RUN_SECONDS
-        assert [n for n, _ in lines] == list(range(1, written + 1)), dag_id
+        assert [n for n, _ in lines] == list(range(1, written + 1)), _head(log)
         late = [(n, round(delay, 1)) for n, delay in lines if delay > POLL_INTERVAL + LAG + SLACK]
-        assert not late, f"{dag_id}: lines shown more than a poll interval plus the lag after being written"
+        assert not late, f"{dag_id}: lines shown later than a poll interval plus the lag: {late}\n{_head(log)}"
     assert "deferred" in api.states_seen(DEFERRED, started[DEFERRED])["spark"]
 
 
@@ -88,7 +114,7 @@ def test_a_triggerer_killed_mid_run_neither_loses_nor_repeats_a_line(
     api = stack.api
     run_id = api.trigger_dag(DEFERRED, conf={"display_name": name})
     api.wait_for_task_state(DEFERRED, run_id, "spark", "deferred")
-    wait_for(lambda: len(_lines(api.task_log(DEFERRED, run_id, "spark", try_number=1))) >= 15, 90, "15 lines")
+    wait_for(lambda: _saved_and_between_batches(api, run_id), 120, "15 lines shown, their cursor saved", every=0.1)
     stack.kill("triggerer")
     killed_at = time.time()
     time.sleep(2)
@@ -98,7 +124,7 @@ def test_a_triggerer_killed_mid_run_neither_loses_nor_repeats_a_line(
     assert api.wait_for_dag_run(DEFERRED, run_id, timeout=180) == "success"
     log = api.task_log(DEFERRED, run_id, "spark", try_number=1)
     lines = _lines(log)
-    assert [n for n, _ in lines] == list(range(1, _written(_run(emulator, name)) + 1))
+    assert [n for n, _ in lines] == list(range(1, _written(_run(emulator, name)) + 1)), _head(log, 200)
     assert "Continuing this run's lines from where the previous trigger saved them" in log
     run_started = _epoch(_run(emulator, name)["timeCreated"]) + ACCEPTED_SECONDS
     late = [
@@ -106,4 +132,4 @@ def test_a_triggerer_killed_mid_run_neither_loses_nor_repeats_a_line(
         for n, delay in lines
         if not killed_at - LAG <= run_started + n - 1 <= back_at + 30 and delay > POLL_INTERVAL + LAG + SLACK
     ]
-    assert not late, "lines written while a triggerer ran were shown late"
+    assert not late, f"lines written while a triggerer ran were shown late\n{_head(log, 200)}"

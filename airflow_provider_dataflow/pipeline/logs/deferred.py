@@ -1,9 +1,10 @@
 """A deferred task's run lines, in the triggerer: subscribe to each log's shared searcher, drain at the run's end.
 
-``DeferredRunLogs`` is all a trigger needs: ``start()`` once the run is known (it loads the cursors a
-previous trigger saved), ``drain()`` after the wait ended (lines are still being ingested: collect them
-for ``log_drain_seconds`` more, bounded), ``close()`` in ``finally``. The wait itself never waits on it,
-and nothing here raises into it: a log that cannot be searched only says so in the task log.
+``DeferredRunLogs`` is all a trigger needs: ``begin()`` once the run is known (in a task of its own it
+loads the cursors a previous trigger saved and subscribes: a slow cursor read or connection lookup never
+delays the wait), ``drain()`` after the wait ended (lines are still being ingested: collect them for
+``log_drain_seconds`` more, bounded), ``close()`` in ``finally``. Nothing here raises into the wait: a log
+that cannot be searched only says so in the task log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_dataflow.pipeline.logs.cursor_store import XComCursorStore
 from airflow_provider_dataflow.pipeline.logs.follower import Cursor, RunLogFollower, StreamLimits
 from airflow_provider_dataflow.pipeline.logs.registry import searcher_for
-from airflow_provider_dataflow.pipeline.logs.searcher import CURSOR_SAVE_TIMEOUT_SECONDS, LogSearcher, Subscription
+from airflow_provider_dataflow.pipeline.logs.searcher import CURSOR_IO_TIMEOUT_SECONDS, LogSearcher, Subscription
 from airflow_provider_dataflow.pipeline.logs.sources import LogSource, LogStream
 from airflow_provider_dataflow.runs.states import RunState
 
@@ -53,6 +54,7 @@ class DeferredRunLogs:
         self._task_instance = task_instance
         self._limits = limits or StreamLimits.configured()
         self._subscribed: list[tuple[LogSearcher, Subscription]] = []
+        self._starting: asyncio.Future[None] | None = None
 
     @classmethod
     def of(
@@ -64,19 +66,34 @@ class DeferredRunLogs:
         key, not_before = (stream.run_key, stream.not_before) if stream is not None else ("", 0.0)
         return cls(hook, key, not_before, sources, interval, logger, task_instance)
 
+    def begin(self) -> None:
+        """``start`` in a task of its own, created in the trigger's context (it routes the lines to its log)."""
+        if self._sources:
+            self._starting = asyncio.ensure_future(self.start())
+
     async def start(self) -> None:
-        """Subscribe to each log's searcher (call from the trigger's own task: its context routes the lines)."""
-        for source in self._sources:
-            store = XComCursorStore(self._task_instance, source) if self._task_instance is not None else None
-            cursor = await self._load(store)
+        """Subscribe to each log's searcher (from the trigger's context: it routes the lines to its log)."""
+        try:
+            await self._subscribe()
+        except Exception as err:  # e.g. the connection cannot be read: the wait goes on without lines
+            self._logger.warning("Cannot stream this run's lines from OCI Logging: %s", err)
+
+    async def _subscribe(self) -> None:
+        """The cursors and the searchers (a connection lookup) are fetched together: both go through the
+        triggerer's supervisor, which a loaded deployment answers slowly."""
+        ti = self._task_instance
+        stores = [XComCursorStore(ti, source) if ti is not None else None for source in self._sources]
+        cursors, searchers = await asyncio.gather(
+            asyncio.gather(*(self._load(store) for store in stores)),
+            asyncio.gather(*(searcher_for(self._hook, source) for source in self._sources)),
+        )
+        for source, store, cursor, searcher in zip(self._sources, stores, cursors, searchers, strict=True):
             follower = RunLogFollower(self._run_key, source, self._not_before, self._limits, cursor)
             subscription = Subscription(follower, self._logger, self._interval, store)
-            searcher = await searcher_for(self._hook, source)
             searcher.subscribe(subscription)
             self._subscribed.append((searcher, subscription))
-        if self._sources:
-            names = ", ".join(str(source) for source in self._sources)
-            self._logger.info("Streaming the run's lines from OCI Logging log(s) %s", names)
+        names = ", ".join(str(source) for source in self._sources)
+        self._logger.info("Streaming the run's lines from OCI Logging log(s) %s", names)
 
     @property
     def followers(self) -> list[RunLogFollower]:
@@ -85,6 +102,8 @@ class DeferredRunLogs:
 
     async def drain(self) -> None:
         """The run has ended: collect what is still being ingested for ``drain`` seconds, then stop."""
+        if self._starting is not None and not self._starting.done():
+            await asyncio.wait([self._starting], timeout=self._limits.drain + DRAIN_SLACK_SECONDS)
         if not self._subscribed:
             return
         until = time.time() + self._limits.drain
@@ -107,6 +126,8 @@ class DeferredRunLogs:
             await self.drain()
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
         for searcher, subscription in self._subscribed:
             searcher.unsubscribe(subscription)
         self._subscribed = []
@@ -115,7 +136,7 @@ class DeferredRunLogs:
         if store is None:
             return None
         try:
-            cursor = await asyncio.wait_for(store.load(), CURSOR_SAVE_TIMEOUT_SECONDS)
+            cursor = await asyncio.wait_for(store.load(), CURSOR_IO_TIMEOUT_SECONDS)
         except Exception as err:
             self._logger.warning("Cannot read where this run's lines were shown before (%r); showing them all", err)
             return None

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 WAKE_BATCH = 128  # subscribers served per event-loop turn
 PERMANENT_RETRY_SECONDS = 300.0  # after a permanent search error, try again this much later
-CURSOR_SAVE_TIMEOUT_SECONDS = 10.0
+#: A cursor read or write goes through the triggerer's supervisor to the API server, which can be slow under
+#: load (a triggerer starting up, a busy database): it is waited for this long, off the wait and the loop.
+CURSOR_IO_TIMEOUT_SECONDS = 120.0
 
 
 class CursorStore(Protocol):
@@ -65,6 +67,7 @@ class Subscription:
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _saved_at: float = field(default=0.0, repr=False)
     _saved_delivered: int = field(default=0, repr=False)
+    _saving: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def write(self, lines: list[str]) -> None:
         """In the trigger's context, so that Airflow routes the lines to its task's log."""
@@ -72,17 +75,24 @@ class Subscription:
             self.context.run(_write_lines, self.logger, lines)
 
     def save_due(self, now: float) -> bool:
+        if self.store is None or (self._saving is not None and not self._saving.done()):
+            return False
         shown_since = self.follower.delivered != self._saved_delivered
         every = self.follower.limits.cursor_save_every
-        return self.store is not None and shown_since and (now - self._saved_at >= every or self.finished.is_set())
+        return shown_since and (now - self._saved_at >= every or self.finished.is_set())
 
-    async def save(self, now: float) -> None:
+    def save(self, now: float) -> None:
+        """Save the cursor in a task of its own (one at a time): a slow write holds neither the searcher nor the
+        other runs' lines."""
+        self._saved_at, self._saved_delivered = now, self.follower.delivered
+        self._saving = asyncio.get_running_loop().create_task(self._save(self.follower.cursor()))
+
+    async def _save(self, cursor: Cursor) -> None:
         """Never raises: a store that fails is dropped, saying so once in the task log."""
         if self.store is None:
             return
-        self._saved_at, self._saved_delivered = now, self.follower.delivered
         try:
-            await asyncio.wait_for(self.store.save(self.follower.cursor()), CURSOR_SAVE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self.store.save(cursor), CURSOR_IO_TIMEOUT_SECONDS)
         except Exception as err:
             self.store = None
             self.write([f"Cannot save how far this run's lines were shown ({err!r}); after a triggerer restart "
@@ -206,7 +216,7 @@ class LogSearcher:
             if follower.finished():
                 subscription.finished.set()
             if subscription.save_due(now):
-                await subscription.save(now)
+                subscription.save(now)
             if served % WAKE_BATCH == 0:
                 await asyncio.sleep(0)
 
