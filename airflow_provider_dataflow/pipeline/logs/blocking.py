@@ -45,6 +45,7 @@ class BlockingRunLogs:
 
     @classmethod
     def of(cls, hook: DataflowHook, stream: LogStream, logger: logging.Logger | Any) -> BlockingRunLogs:
+        logger.info("Streaming the run's lines from OCI Logging log(s) %s", ", ".join(map(str, stream.sources)))
         return cls(hook, stream.run_key, stream.not_before, stream.sources, logger)
 
     def poll(self) -> None:
