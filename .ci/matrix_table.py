@@ -26,6 +26,11 @@ def outcomes(junit: Path) -> dict[str, str]:
     return cells
 
 
+def session_seconds(junit: Path) -> float:
+    """The whole pytest session's wall time, collection and fixtures included."""
+    return sum(float(suite.get("time", 0)) for suite in ET.parse(junit).getroot().iter("testsuite"))
+
+
 def main(results: Path, minors: list[str]) -> None:
     columns = {minor: outcomes(results / f"{minor}.xml") for minor in minors if (results / f"{minor}.xml").exists()}
     if (results / "3.3.xml").exists():
@@ -39,6 +44,8 @@ def main(results: Path, minors: list[str]) -> None:
         else "-"
         for minor in columns
     ]
+    sessions = [f"{session_seconds(results / f'{minor}.xml'):.0f} s" if minor in minors else "-" for minor in columns]
+    rows.append(["(compat test session)", *sessions])  # 3.3's file is the whole suite's
     rows.append(["(fresh venv install)", *installs])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, ["-" * w for w in widths], *rows]:

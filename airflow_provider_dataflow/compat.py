@@ -7,9 +7,12 @@ backport on a patch release is picked up as it is. Mypy checks against the newes
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow.sdk import BaseHook, Connection
     from airflow.sdk.configuration import conf
     from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
@@ -62,7 +65,9 @@ __all__ = [
     "aread_connection",
     "aset_trigger_xcom",
     "conf",
+    "dag_bag",
     "mask_secret",
+    "sync_dag_bag_to_db",
 ]
 
 #: The triggerer awaits ``BaseTrigger.on_kill`` when a user marks a deferred task failed or
@@ -182,3 +187,29 @@ def _xcom_ids(task_instance: Any) -> dict[str, Any]:
         "run_id": task_instance.run_id,
         "map_index": task_instance.map_index if task_instance.map_index is not None else -1,
     }
+
+
+def dag_bag(path: Path, bundle_path: Path, bundle_name: str, **kwargs: Any) -> Any:
+    """A ``DagBag`` of ``path`` as the DAG processor parses a file of bundle ``bundle_name`` (the test kit's)."""
+    try:  # 3.2+
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # no bundle name yet, and Airflow's examples unless told not to
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+
+        return DagBag(dag_folder=path, bundle_path=bundle_path, include_examples=False, **kwargs)  # type: ignore[call-arg]
+    return DagBag(dag_folder=path, bundle_path=bundle_path, bundle_name=bundle_name, **kwargs)
+
+
+def sync_dag_bag_to_db(bag: Any, bundle_name: str) -> None:
+    """Write a bag's DAGs to the metadata database under ``bundle_name``, as the DAG processor does."""
+    try:  # 3.2+
+        from airflow.dag_processing.dagbag import sync_bag_to_db as sync
+    except ImportError:
+        try:  # 3.1
+            from airflow.models.dagbag import sync_bag_to_db as sync  # type: ignore[no-redef]
+        except ImportError:  # 3.0: a method of the bag, which needs each DAG's path in the bundle (parsing sets it)
+            for dag in bag.dags.values():
+                dag.relative_fileloc = dag.relative_fileloc or os.path.relpath(dag.fileloc, bag.bundle_path)
+            bag.sync_to_db(bundle_name, None)
+            return
+    sync(bag, bundle_name, None)

@@ -13,9 +13,10 @@ SECTION = "oci_dataflow"
 OPTIONS: dict[str, dict[str, Any]] = {
     "max_requests_per_second": {
         "description": (
-            "Data Flow API calls per second that one triggerer process may make per service endpoint, "
-            "shared by every trigger and run watcher in it. Halved on a 429 (honouring Retry-After), then "
-            "recovers over a minute. Several triggerers each have their own budget."
+            "OCI API calls per second that one triggerer process may make per service endpoint, shared by every "
+            "trigger and run watcher in it; each kind of call (polls, creates, cancels, searches, log searches) "
+            "may also use up to this rate. A 429 halves the rate of the kind of call it answered only (honouring "
+            "Retry-After), which then recovers over a minute. Several triggerers each have their own budget."
         ),
         "version_added": "0.2.0",
         "type": "float",

@@ -40,6 +40,14 @@ class DataflowRunCapacityError(DataflowRunError, DataflowCapacityError):
     """The run FAILED before it started because the service had no capacity for it."""
 
 
+class DataflowPoolError(AirflowException):
+    """A pool cannot be brought where the task asks: it is deleted, failed to start, or still runs work."""
+
+
+class DataflowPoolTimeoutError(DataflowPoolError):
+    """The pool did not reach the state the task waits for within the operator's ``timeout``."""
+
+
 class DataflowServiceError(AirflowException):
     """A Data Flow call failed; ``transient`` says whether waiting and retrying may help."""
 

@@ -27,6 +27,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "OCI Data Flow",
                 "python-modules": [
                     "airflow_provider_dataflow.operators.dataflow",
+                    "airflow_provider_dataflow.operators.pool",
                     "airflow_provider_dataflow.operators.update_run",
                 ],
             }
@@ -48,6 +49,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "OCI Data Flow",
                 "python-modules": [
                     "airflow_provider_dataflow.triggers.dataflow",
+                    "airflow_provider_dataflow.triggers.pool",
                     "airflow_provider_dataflow.triggers.submit",
                 ],
             }

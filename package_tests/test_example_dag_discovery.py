@@ -18,6 +18,7 @@ EXAMPLES = {
     "example_dataflow_fan_out",
     "example_dataflow_lineage",
     "example_dataflow_manual",
+    "example_dataflow_pool_backfill",
     "example_dataflow_quickstart",
     "example_dataflow_sensor",
 }

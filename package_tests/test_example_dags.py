@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,20 @@ def test_an_example_dag_succeeds(
     assert runs and {run["lifecycleState"] for run in runs} == {"SUCCEEDED"}
     if display_names is not None:
         assert sorted(run["displayName"] for run in runs) == display_names
+
+
+def test_the_pool_backfill_example_starts_its_pool_and_stops_it(dataflow_emulator: Any, dataflow_dag_test: Any) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "example_pool_backfill", EXAMPLE_DAGS / "example_dataflow_pool_backfill.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    dataflow_emulator.register_pool(example.POOL_ID, lifecycle_state="STOPPED")
+    logical_date = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    assert dataflow_dag_test(EXAMPLE_DAGS / "example_dataflow_pool_backfill.py", logical_date=logical_date).state == (
+        "success"
+    )
+    (run,) = dataflow_emulator.runs()
+    assert (run["poolId"], run["lifecycleState"]) == (example.POOL_ID, "SUCCEEDED")
+    assert [pool["lifecycleState"] for pool in dataflow_emulator.pools()] == ["STOPPED"]

@@ -14,10 +14,11 @@ from typing import Any
 from airflow_provider_dataflow.exceptions import DataflowApplicationError, DataflowRunCapacityError, DataflowRunError
 from airflow_provider_dataflow.runs.states import RunState
 
-# lifecycleDetails of a run the service could not place; such a run never reaches IN_PROGRESS.
+# lifecycleDetails of a run the service could not place; such a run never reaches IN_PROGRESS. A run that
+# waited in a pool's (or the tenancy's) queue past spark.dataflow.acquireQuotaTimeout is one of them.
 CAPACITY_DETAILS = re.compile(
     r"out of (host )?capacity|insufficient capacity|not enough capacity|capacity (is )?(not available|unavailable)"
-    r"|limit ?exceeded|quota ?exceeded",
+    r"|limit ?exceeded|quota ?exceeded|acquire ?quota ?timeout",
     re.IGNORECASE,
 )
 

@@ -92,6 +92,11 @@ def _tag_value(key: str, value: Any) -> Any:
     raise DataflowInvalidInputError("defined_tags", f"value of {key!r} must be a string, got {_kind(value)}")
 
 
+def validated_ocid(name: str, value: Any) -> str:
+    """An OCID argument outside the run's fields (a pool's, say), checked as theirs are."""
+    return _ocid(name, value)
+
+
 def _ocid(name: str, value: Any) -> str:
     text = _non_empty_string(name, value)
     if not text.startswith("ocid1."):

@@ -1,10 +1,11 @@
 """Run a DAG once with ``dag.test()``, given its file, its module or the DAG object itself.
 
-Airflow 3.3's ``dag.test()`` creates its run from the DAG's serialized copy in the metadata database,
-which it writes only for DAGs inside a configured bundle (the DAGs folder): a DAG defined in a test, or
-in a file anywhere else, fails with "the dag is not serialized". Writing the DAG to the database first,
-as the DAG processor would, is what this module adds. It needs a migrated metadata database (see
-``migrate_metadata_db``) and imports Airflow only when called.
+``dag.test()`` creates its run from the DAG's serialized copy in the metadata database, which Airflow
+writes only for DAGs inside a configured bundle (the DAGs folder): a DAG defined in a test, or in a file
+anywhere else, fails with "the dag is not serialized". Writing the DAG to the database first, as the DAG
+processor would, is what this module adds (how, differs by release: ``compat.dag_bag``,
+``compat.sync_dag_bag_to_db``). It needs a migrated metadata database (see ``migrate_metadata_db``) and
+imports Airflow only when called.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dataflow.compat import dag_bag, sync_dag_bag_to_db
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -47,12 +50,10 @@ def run_dag_test(
 
 def load_dag(target: DAG | str | os.PathLike[str], dag_id: str | None = None, rootdir: Path | None = None) -> DAG:
     """The DAG itself, or the one DAG (or ``dag_id``) of a file or module, parsed as the DAG processor would."""
-    from airflow.dag_processing.dagbag import DagBag
-
     if not isinstance(target, (str, os.PathLike)):
         return target
     path = _dag_file(target, rootdir or Path.cwd())
-    bag = DagBag(dag_folder=path, safe_mode=False, bundle_path=path.parent, bundle_name=BUNDLE_NAME)
+    bag = dag_bag(path, bundle_path=path.parent, bundle_name=BUNDLE_NAME, safe_mode=False)
     if bag.import_errors:
         raise DagLoadError(f"{path} does not import:\n" + "\n".join(bag.import_errors.values()))
     if dag_id is not None:
@@ -67,15 +68,12 @@ def load_dag(target: DAG | str | os.PathLike[str], dag_id: str | None = None, ro
 def sync_to_db(dag: DAG) -> None:
     """Serialize the DAG into the metadata database under the DAGs-folder bundle, as the DAG processor does."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
     DagBundlesManager().sync_bundles_to_db()
     # A bag holding only this DAG: nothing was parsed, so no other DAG of the bundle is marked stale.
-    bag = DagBag(
-        dag_folder=dag.fileloc, collect_dags=False, bundle_path=Path(dag.fileloc).parent, bundle_name=BUNDLE_NAME
-    )
+    bag = dag_bag(Path(dag.fileloc), bundle_path=Path(dag.fileloc).parent, bundle_name=BUNDLE_NAME, collect_dags=False)
     bag.bag_dag(dag)
-    sync_bag_to_db(bag, BUNDLE_NAME, None)
+    sync_dag_bag_to_db(bag, BUNDLE_NAME)
 
 
 def task_result(dag_run: DagRun, task_id: str, map_index: int = -1) -> Any:

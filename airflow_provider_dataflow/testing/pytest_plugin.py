@@ -9,7 +9,8 @@ gives the session a throw-away AIRFLOW_HOME with its own SQLite database and no 
 Fixtures:
 
 - ``dataflow_emulator``: the control API (``EmulatorControl``) of an emulator that runs for the whole
-  session with fast run timings; runs, applications, behaviours and faults are dropped after each test.
+  session with fast run and pool timings; runs, applications, pools, behaviours and faults are dropped
+  after each test (``register_pool``, ``set_ocpu_limit``: docs/emulator.md).
 - ``dataflow_connection``: ``oci_dataflow_default`` pointing at that emulator with a freshly generated
   key, and every wait's poll interval capped (``[oci_dataflow] max_poll_interval``).
 - ``dataflow_dag_test``: ``dataflow_dag_test(file_or_module_or_dag, dag_id=None, **dag_test_kwargs)``
@@ -42,6 +43,8 @@ OPTION = "dataflow_isolated_airflow"
 CONNECTION_ID = "oci_dataflow_default"
 # Runs go ACCEPTED -> IN_PROGRESS -> SUCCEEDED in 0.7 s; waits poll at least every 0.2 s, whatever the DAG says.
 ACCEPTED_SECONDS, RUN_SECONDS, CANCEL_SECONDS = 0.2, 0.5, 0.2
+# Pools start in 0.5 s and stop (or are created, or deleted) in 0.2 s.
+POOL_START_SECONDS, POOL_STOP_SECONDS = 0.5, 0.2
 MAX_POLL_INTERVAL = "0.2"
 LOOPBACK = "127.0.0.1,localhost"
 
@@ -100,7 +103,11 @@ def _dataflow_emulator_server(_dataflow_credentials: TestCredentials) -> Iterato
     from airflow_provider_dataflow.testing.emulator import DataflowEmulator
 
     with DataflowEmulator(
-        accepted_seconds=ACCEPTED_SECONDS, run_seconds=RUN_SECONDS, cancel_seconds=CANCEL_SECONDS
+        accepted_seconds=ACCEPTED_SECONDS,
+        run_seconds=RUN_SECONDS,
+        cancel_seconds=CANCEL_SECONDS,
+        pool_start_seconds=POOL_START_SECONDS,
+        pool_stop_seconds=POOL_STOP_SECONDS,
     ) as emulator:
         emulator.register_credentials(_dataflow_credentials)
         yield emulator
@@ -108,7 +115,8 @@ def _dataflow_emulator_server(_dataflow_credentials: TestCredentials) -> Iterato
 
 @pytest.fixture
 def dataflow_emulator(_dataflow_emulator_server: DataflowEmulator) -> Iterator[EmulatorControl]:
-    """The running emulator's control API; every test starts with no runs, applications, faults or behaviours."""
+    """The running emulator's control API; every test starts with no runs, applications, pools, faults or
+    behaviours, and no OCPU limit."""
     control = _dataflow_emulator_server.control
     yield control
     control.reset()
@@ -120,6 +128,8 @@ def dataflow_emulator(_dataflow_emulator_server: DataflowEmulator) -> Iterator[E
         clock_offset_seconds=0.0,
     )
     control.set_compartments(None)
+    control.pool_settings(start_seconds=POOL_START_SECONDS, stop_seconds=POOL_STOP_SECONDS)
+    control.set_ocpu_limit(None)
 
 
 @pytest.fixture

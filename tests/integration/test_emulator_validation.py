@@ -77,10 +77,13 @@ def test_invalid_create_run_is_rejected_naming_the_field(
     assert control.runs() == []
 
 
-def test_every_field_of_the_sdk_model_is_accepted(client: Client, compartment_id: str) -> None:
+def test_every_field_of_the_sdk_model_is_accepted(
+    client: Client, control: EmulatorControl, compartment_id: str
+) -> None:
     """Guards the schema against the SDK: a CreateRunDetails with every attribute set must pass."""
     models = oci.data_flow.models
     application = _application(client, compartment_id)
+    control.register_pool("ocid1.dataflowpool.oc1..x", compartment_id)  # a run's pool must exist
     shape = models.ShapeConfig(ocpus=2.0, memory_in_gbs=32.0)
     details = models.CreateRunDetails(
         application_id=application.id,
@@ -101,7 +104,7 @@ def test_every_field_of_the_sdk_model_is_accepted(client: Client, compartment_id
         metastore_id="ocid1.datacatalogmetastore.x",
         num_executors=2,
         parameters=[models.ApplicationParameter(name="day", value="2026-01-01")],
-        pool_id="ocid1.dataflowpool.x",
+        pool_id="ocid1.dataflowpool.oc1..x",
         spark_version="3.5.0",
         type="BATCH",
         warehouse_bucket_uri="oci://warehouse@namespace/",

@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.compat  # users test their DAGs on every supported Airflow: .ci/airflow_matrix runs these
 
 OPT_IN = "[pytest]\ndataflow_isolated_airflow = true\n"
 

@@ -35,6 +35,7 @@ def test_example_dags_parse_without_import_errors(stack: AirflowStack) -> None:
         "example_dataflow_manual",
         "example_dataflow_fan_out",
         "example_dataflow_sensor",
+        "example_dataflow_pool_backfill",
     ):
         stack.api.wait_for_dag(dag_id)
     assert stack.api.import_errors() == []

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from airflow_provider_dataflow.testing.credentials import generate_test_credentials
+from airflow_provider_dataflow.testing.emulator.control import DEFAULT_COMPARTMENT_ID
 from airflow_provider_dataflow.testing.emulator.emulator import DataflowEmulator
 from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT
 from airflow_provider_dataflow.testing.principals import PrincipalServices
@@ -23,6 +26,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-seconds", type=float, default=3.0)
     parser.add_argument("--cancel-seconds", type=float, default=0.5)
     parser.add_argument("--minute-seconds", type=float, default=60.0, help="real seconds per emulated minute")
+    parser.add_argument("--pool-start-seconds", type=float, default=2.0, help="a pool's cold start")
+    parser.add_argument("--pool-stop-seconds", type=float, default=0.5, help="a pool's stop, create or delete")
+    parser.add_argument(
+        "--ocpu-limit", type=float, default=None, help="OCPUs the tenancy's runs outside pools may hold at once"
+    )
     parser.add_argument("--region", default="us-ashburn-1")
     parser.add_argument(
         "--public-key",
@@ -58,6 +66,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAMESPACE=KEY[,KEY...]",
         help="the tenancy's defined tags (repeatable); creates and updates naming others get 400",
     )
+    parser.add_argument(
+        "--airflow-connection",
+        type=Path,
+        metavar="PATH",
+        help="generate a throw-away API key, trust it, and write an oci_dataflow connection that signs with it "
+        "to PATH as JSON (for AIRFLOW_CONN_<ID> or `airflow connections add ID --conn-json`; private key "
+        "included, mode 0600, removed on exit)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.journal_limit < 0:
@@ -86,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         region=args.region,
         journal_limit=args.journal_limit,
         compartments=args.compartment,
+        pool_start_seconds=args.pool_start_seconds,
+        pool_stop_seconds=args.pool_stop_seconds,
+        ocpu_limit=args.ocpu_limit,
         tag_namespaces=args.tag_namespaces,
     )
     for entry in args.public_key:
@@ -100,9 +119,29 @@ def main(argv: list[str] | None = None) -> int:
     with emulator, contextlib.ExitStack() as extras:
         if args.principals:
             extras.enter_context(PrincipalServices(emulator, token_seconds=args.token_seconds))
+        if args.airflow_connection is not None:
+            compartment_id = (args.compartment or [DEFAULT_COMPARTMENT_ID])[0]
+            _write_airflow_connection(args.airflow_connection, emulator, compartment_id, args.region)
+            extras.callback(args.airflow_connection.unlink, missing_ok=True)
         print(f"Data Flow emulator listening on {emulator.url}", flush=True)
         stop.wait()
     return 0
+
+
+def _write_airflow_connection(path: Path, emulator: DataflowEmulator, compartment_id: str, region: str) -> None:
+    """The key and URL exist only in this process: hand them to Airflow in another one (a CLI, a stack).
+
+    Written whole (a temporary file renamed) before the "listening" line, so a reader that waits for the
+    line never sees half a file; readable by the owner only, since it holds a private key.
+    """
+    credentials = generate_test_credentials()
+    emulator.register_credentials(credentials)
+    text = credentials.airflow_connection_json(emulator.url, compartment_id, region)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)  # O_EXCL below: the mode is this file's, not a leftover's
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text + "\n")
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class Behaviour:
     stderr: tuple[str, ...] | None = None
     data_read_in_bytes: int = 134_217_728
     data_written_in_bytes: int = 33_554_432
+    pool_start_seconds: float | None = None  # a pool's cold start, for pools whose name and tags match
     logs: LogBehaviour = field(default_factory=LogBehaviour)  # the OCI Logging lines it writes (log_records)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -53,7 +54,7 @@ class Behaviour:
         """Build from the control API's camelCase JSON; raises ValueError on a bad field."""
         known = {
             "displayNameRegex", "freeformTags", "outcome", "acceptedSeconds", "runSeconds", "cancelSeconds",
-            "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes",
+            "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes", "poolStartSeconds",
             *LOG_BEHAVIOUR_FIELDS,
         }  # fmt: skip
         unknown = set(payload) - known
@@ -82,6 +83,7 @@ class Behaviour:
             stderr=_lines(payload, "stderr"),
             data_read_in_bytes=_byte_count(payload, "dataReadInBytes", cls.data_read_in_bytes),
             data_written_in_bytes=_byte_count(payload, "dataWrittenInBytes", cls.data_written_in_bytes),
+            pool_start_seconds=_seconds(payload, "poolStartSeconds"),
             logs=LogBehaviour.from_json(payload),
         )
 
@@ -99,6 +101,7 @@ class Behaviour:
             "stderr": list(self.stderr) if self.stderr is not None else None,
             "dataReadInBytes": self.data_read_in_bytes,
             "dataWrittenInBytes": self.data_written_in_bytes,
+            "poolStartSeconds": self.pool_start_seconds,
             **self.logs.to_json(),
         }
 

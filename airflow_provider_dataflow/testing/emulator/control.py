@@ -70,6 +70,7 @@ class EmulatorControl:
         stderr: list[str] | None = None,
         data_read_in_bytes: int | None = None,
         data_written_in_bytes: int | None = None,
+        pool_start_seconds: float | None = None,
         log_lines_per_second: float | None = None,
         log_levels: list[str] | None = None,
         log_executors: int | None = None,
@@ -79,9 +80,10 @@ class EmulatorControl:
         """Register a behaviour for runs created from now on; returns its id. First match wins.
 
         ``outcome`` is SUCCEEDED, FAILED (the application fails while IN_PROGRESS) or NO_CAPACITY
-        (ACCEPTED, then FAILED with out-of-capacity details, never IN_PROGRESS). ``log_*``: the OCI Logging lines
-        its runs write while IN_PROGRESS (default one a second, INFO, the driver and two executors, searchable
-        1 s after they are written; ``log_message`` fills in ``{source}`` and ``{n}``).
+        (ACCEPTED, then FAILED with out-of-capacity details, never IN_PROGRESS). ``pool_start_seconds``
+        is the cold start of the pools whose displayName and tags match. ``log_*``: the OCI Logging lines its
+        runs write while IN_PROGRESS (default one a second, INFO, the driver and two executors, searchable 1 s
+        after they are written; ``log_message`` fills in ``{source}`` and ``{n}``).
         """
         payload = {
             "displayNameRegex": display_name_regex,
@@ -95,6 +97,7 @@ class EmulatorControl:
             "stderr": stderr,
             "dataReadInBytes": data_read_in_bytes,
             "dataWrittenInBytes": data_written_in_bytes,
+            "poolStartSeconds": pool_start_seconds,
             "logLinesPerSecond": log_lines_per_second,
             "logLevels": log_levels,
             "logExecutors": log_executors,
@@ -222,6 +225,38 @@ class EmulatorControl:
         payload.update({_camel_case(name): value for name, value in fields.items()})
         return self._call("POST", "/applications", payload)
 
+    def register_pool(
+        self,
+        pool_id: str,
+        compartment_id: str = DEFAULT_COMPARTMENT_ID,
+        lifecycle_state: str = "ACTIVE",
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Create a pool under the OCID a DAG names, already ``lifecycle_state`` (ACTIVE, STOPPED, ACCEPTED,
+        SCHEDULED or FAILED); returns its Pool JSON.
+
+        ``fields`` are CreatePoolDetails attributes in snake_case (``configurations=[{"shape": ...,
+        "max": ...}]``, ``idle_timeout_in_minutes``, ...). By default the pool has one configuration of
+        four ``VM.Standard.E4.Flex`` instances: room for two runs of a driver and one executor.
+        """
+        payload = {"id": pool_id, "compartmentId": compartment_id, "lifecycleState": lifecycle_state}
+        payload.update({_camel_case(name): value for name, value in fields.items()})
+        return self._call("POST", "/pools", payload)
+
+    def pools(self) -> list[dict[str, Any]]:
+        """Every pool's current Pool JSON (metrics included), oldest first, regardless of compartment."""
+        return self._call("GET", "/pools")
+
+    def pool_settings(self, start_seconds: float | None = None, stop_seconds: float | None = None) -> dict[str, float]:
+        """Change how long pools take to start (cold start) and to stop, create or delete; returns both."""
+        changes = {"startSeconds": start_seconds, "stopSeconds": stop_seconds}
+        return self._call("PUT", "/pools/settings", {key: value for key, value in changes.items() if value is not None})
+
+    def set_ocpu_limit(self, ocpus: float | None) -> dict[str, Any]:
+        """Limit the OCPUs the tenancy's runs outside pools hold at once (None: no limit). A create beyond
+        it is 400 LimitExceeded, or queued when the run sets ``spark.dataflow.acquireQuotaTimeout``."""
+        return self._call("PUT", "/limits", {"ocpus": ocpus})
+
     def set_compartments(self, compartment_ids: list[str] | None) -> None:
         """Answer 404 NotAuthorizedOrNotFound for creates and lists naming any other compartment; None: allow all."""
         self._call("PUT", "/compartments", {"compartmentIds": compartment_ids})
@@ -254,8 +289,8 @@ class EmulatorControl:
         self._call("PUT", "/tag-namespaces", {"tagNamespaces": namespaces})
 
     def reset(self) -> None:
-        """Drop runs, applications, faults, behaviours, the journal and where logs are; keep keys, settings,
-        compartments and tag namespaces."""
+        """Drop runs, applications, pools, work requests, faults, behaviours, the journal and where logs are; keep
+        keys, settings (pool settings and the OCPU limit too), compartments and tag namespaces."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

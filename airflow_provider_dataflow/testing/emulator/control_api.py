@@ -13,6 +13,8 @@ from airflow_provider_dataflow.testing.emulator.bulk import create_bulk_runs
 from airflow_provider_dataflow.testing.emulator.errors import ApiError, invalid_parameter
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, json_response
+from airflow_provider_dataflow.testing.emulator.pool_details import validate_create_pool
+from airflow_provider_dataflow.testing.emulator.pools import REGISTERED_POOL_STATES, pool_defaults
 from airflow_provider_dataflow.testing.emulator.signatures import Principal
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState, PrincipalServicesControl
 from airflow_provider_dataflow.testing.emulator.validation import ocid, validate_create_application
@@ -48,6 +50,12 @@ class ControlApi:
             ("POST", re.compile(r"/runs/bulk"), self._create_runs),
             ("POST", re.compile(r"/runs/([^/]+)/finish"), self._finish_run),
             ("POST", re.compile(r"/applications"), self._register_application),
+            ("GET", re.compile(r"/pools"), self._pools),
+            ("POST", re.compile(r"/pools"), self._register_pool),
+            ("GET", re.compile(r"/pools/settings"), self._get_pool_settings),
+            ("PUT", re.compile(r"/pools/settings"), self._put_pool_settings),
+            ("GET", re.compile(r"/limits"), self._get_limits),
+            ("PUT", re.compile(r"/limits"), self._put_limits),
             ("GET", re.compile(r"/compartments"), self._get_compartments),
             ("PUT", re.compile(r"/compartments"), self._put_compartments),
             ("POST", re.compile(r"/logs"), self._register_log),
@@ -150,9 +158,10 @@ class ControlApi:
 
     def _finish_run(self, request: ApiRequest, now: float, args: list[str]) -> ApiResponse:
         payload = _object(request)
-        record = self._state.runs.finish(
-            args[0], payload.get("state", "SUCCEEDED"), payload.get("lifecycleDetails"), now
-        )
+        with self._state.capacity.changing(args[0], now):
+            record = self._state.runs.finish(
+                args[0], payload.get("state", "SUCCEEDED"), payload.get("lifecycleDetails"), now
+            )
         return json_response(200, record.to_json(now))
 
     def _create_runs(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
@@ -167,6 +176,38 @@ class ControlApi:
         details = validate_create_application(application_defaults(payload))
         application = self._state.applications.create(application_id, details, CONTROL_OWNER, now)
         return json_response(200, application)
+
+    def _pools(self, _r: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        pools = sorted(self._state.pools.all(), key=lambda pool: pool.fields["timeCreated"])
+        return json_response(200, [pool.to_json(now, self._state.capacity.pool_metrics(pool, now)) for pool in pools])
+
+    def _register_pool(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        """CreatePoolDetails plus the ``id`` and ``lifecycleState`` to store it under; defaults for the rest."""
+        payload = _object(request)
+        pool_id = payload.pop("id", None)
+        ocid("id", pool_id)
+        lifecycle_state = payload.pop("lifecycleState", "ACTIVE")
+        if lifecycle_state not in REGISTERED_POOL_STATES:
+            raise ValueError(
+                f"lifecycleState must be one of {', '.join(REGISTERED_POOL_STATES)}, got {lifecycle_state!r}"
+            )
+        details = validate_create_pool(pool_defaults(payload))
+        record = self._state.capacity.register_pool(pool_id, details, CONTROL_OWNER, lifecycle_state, now)
+        return json_response(200, record.to_json(now, self._state.capacity.pool_metrics(record, now)))
+
+    def _get_pool_settings(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._state.pool_settings.to_json())
+
+    def _put_pool_settings(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        self._state.pool_settings.update(_object(request))
+        return json_response(200, self._state.pool_settings.to_json())
+
+    def _get_limits(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        return json_response(200, self._state.limits.to_json())
+
+    def _put_limits(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        self._state.capacity.set_ocpu_limit(_object(request).get("ocpus"), now)
+        return json_response(200, self._state.limits.to_json())
 
     def _get_compartments(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         return json_response(200, _compartments_json(self._state.compartments.allowed))

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from airflow_provider_dataflow.testing.emulator.compartments import CompartmentScope
 from airflow_provider_dataflow.testing.emulator.control import EmulatorControl
 from airflow_provider_dataflow.testing.emulator.journal import DEFAULT_LIMIT, Journal
+from airflow_provider_dataflow.testing.emulator.limits import TenancyLimits
+from airflow_provider_dataflow.testing.emulator.pool_settings import PoolSettings
 from airflow_provider_dataflow.testing.emulator.server import EmulatorServer
 from airflow_provider_dataflow.testing.emulator.settings import EmulatorSettings
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
@@ -37,9 +39,14 @@ class DataflowEmulator:
         journal_limit: int = DEFAULT_LIMIT,
         compartments: Iterable[str] | None = None,
         tag_namespaces: Mapping[str, Iterable[str]] | None = None,
+        pool_start_seconds: float = 2.0,
+        pool_stop_seconds: float = 0.5,
+        ocpu_limit: float | None = None,
     ) -> None:
         """``compartments``: the only compartments creates and lists may name (others: 404); None allows all.
-        ``tag_namespaces``: the tenancy's defined tags, namespace -> keys (others: 400); None allows all."""
+        ``tag_namespaces``: the tenancy's defined tags, namespace -> keys (others: 400); None allows all.
+        ``pool_start_seconds``: a pool's cold start; ``pool_stop_seconds``: its stop, create or delete.
+        ``ocpu_limit``: the OCPUs the tenancy's runs outside pools may hold at once (None: no limit)."""
         self._address = (host, port)
         settings = EmulatorSettings(accepted_seconds, run_seconds, cancel_seconds, minute_seconds)
         self.state = EmulatorState(
@@ -48,6 +55,8 @@ class DataflowEmulator:
             journal=Journal(journal_limit),
             compartments=CompartmentScope(compartments),
             tag_namespaces=TagNamespaces(tag_namespaces),
+            pool_settings=PoolSettings(pool_start_seconds, pool_stop_seconds),
+            limits=TenancyLimits(ocpu_limit),
         )
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None

@@ -23,7 +23,8 @@ REGISTER_HINT = (
 def create_run(
     state: EmulatorState, body: Any, owner: Principal, request_id: str, retry_token: str | None, now: float
 ) -> RunRecord:
-    """Validate, inherit from the application, pick the behaviour and timing, then store.
+    """Validate, inherit from the application, pick the behaviour and timing, then store (in a pool's queue, or
+    under the tenancy's OCPU limit, when either applies).
 
     A run from ``execute`` alone is associated with an application created for it (CreateRunDetails).
     """
@@ -32,10 +33,6 @@ def create_run(
     state.tag_namespaces.check("definedTags", details.get("definedTags"))
     application = _application(state, details["applicationId"]) if "applicationId" in details else None
     fields = resolve_run_fields(details, application)
-    if application is None:
-        fields["applicationId"] = state.applications.for_execute(
-            fields, owner, now, lambda: new_ocid("dataflowapplication", state.region)
-        )
     fields.update(
         id=new_ocid("dataflowrun", state.region),
         ownerPrincipalId=owner.principal_id,
@@ -44,7 +41,16 @@ def create_run(
     )
     behaviour = state.behaviours.match(fields["displayName"], fields["freeformTags"])
     timing = state.settings.timing_for(behaviour)
-    return state.runs.create(fields, behaviour, timing, retry_token, now)
+
+    def store() -> RunRecord:
+        """After the pool's and the tenancy's checks, so a refused run leaves no application behind."""
+        if application is None:
+            fields["applicationId"] = state.applications.for_execute(
+                fields, owner, now, lambda: new_ocid("dataflowapplication", state.region)
+            )
+        return state.runs.create(fields, behaviour, timing, retry_token, now)
+
+    return state.capacity.create(fields, now, store)
 
 
 def _application(state: EmulatorState, application_id: str) -> dict[str, Any]:

@@ -91,6 +91,9 @@ class DataFlowService:
                 self._cascading_delete_application,
             ),
         ]
+        from airflow_provider_dataflow.testing.emulator.pool_api import pool_routes  # it imports this module
+
+        self._routes += pool_routes(state, self._listed_compartment)
 
     def handle(self, request: ApiRequest, now: float) -> ApiResponse:
         principal = self._verifier.verify(request, now + self._state.settings.clock_offset_seconds)
@@ -127,11 +130,13 @@ class DataFlowService:
     def _update_run(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
         changes = validate_update_run(request.json_body())
         self._state.tag_namespaces.check("definedTags", changes.get("definedTags"))
-        record = self._state.runs.update(params["runId"], changes, request.headers.get("if-match"), now)
+        with self._state.capacity.changing(params["runId"], now):
+            record = self._state.runs.update(params["runId"], changes, request.headers.get("if-match"), now)
         return json_response(200, record.to_json(now), {"etag": record.etag(now)})
 
     def _cancel_run(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:
-        self._state.runs.cancel(params["runId"], request.headers.get("if-match"), now)
+        with self._state.capacity.changing(params["runId"], now):
+            self._state.runs.cancel(params["runId"], request.headers.get("if-match"), now)
         return ApiResponse(204)
 
     def _list_run_logs(self, request: ApiRequest, _p: Principal, now: float, params: dict[str, str]) -> ApiResponse:

@@ -51,6 +51,7 @@ def test_every_example_dag_imports_without_errors(dag_bag: Any) -> None:
         "example_dataflow_manual",
         "example_dataflow_fan_out",
         "example_dataflow_sensor",
+        "example_dataflow_pool_backfill",
     } <= set(dag_bag.dags)
 
 
@@ -120,6 +121,31 @@ def test_asynchronous_run_then_sensor_waits_for_it(dag_bag: Any, dataflow_conn: 
     (run,) = control.runs()
     assert task_result(dag_run, "wait_for_run")["state"] == "SUCCEEDED"
     assert task_result(dag_run, "start_elsewhere")["id"] == run["id"]
+
+
+@pytest.mark.parametrize("state", ["STOPPED", "ACTIVE"])
+def test_pool_backfill_starts_the_pool_runs_the_date_in_it_and_stops_it(
+    dag_bag: Any, dataflow_conn: str, control: EmulatorControl, state: str
+) -> None:
+    import pendulum
+
+    dag = dag_bag.get_dag("example_dataflow_pool_backfill")
+    pool_id = dag.get_task("start_pool").pool_id
+    control.pool_settings(start_seconds=0.5, stop_seconds=0.2)
+    control.register_pool(pool_id, lifecycle_state=state)
+    dag_run = dag.test(logical_date=pendulum.datetime(2026, 1, 5, tz="UTC"))
+    assert dag_run.state == "success"
+    (run,) = control.runs()
+    assert (run["displayName"], run["poolId"], run["lifecycleState"]) == (
+        "pool-aggregate-2026-01-05",
+        pool_id,
+        "SUCCEEDED",
+    )
+    assert task_result(dag_run, "start_pool")["state"] == "ACTIVE"
+    assert task_result(dag_run, "stop_pool")["state"] == "STOPPED"
+    (pool,) = control.pools()
+    assert pool["lifecycleState"] == "STOPPED"
+    assert pool["poolMetrics"]["timeLastStarted"] <= run["timeCreated"]  # warm before the date's run
 
 
 def _configure(task: Any, monkeypatch: pytest.MonkeyPatch, **attributes: Any) -> None:
