@@ -60,8 +60,10 @@ __all__ = [
     "RetryDecision",
     "RetryPolicy",
     "Stats",
+    "aget_trigger_xcom",
     "amask_secret",
     "aread_connection",
+    "aset_trigger_xcom",
     "conf",
     "dag_bag",
     "mask_secret",
@@ -138,6 +140,53 @@ async def aread_connection(conn_id: str) -> tuple[Connection, dict[str, Any]]:
 
     conn = await get_async_connection(conn_id)
     return conn, await get_async_extra_dejson(conn)
+
+
+async def aget_trigger_xcom(task_instance: Any, key: str) -> Any:
+    """A trigger reads an XCom of its task instance through the triggerer's supervisor, without blocking.
+
+    3.3 has ``XCom.aget_one``; 3.0 to 3.2 triggerers answer the same ``GetXCom`` message, sent here directly.
+    """
+    from airflow.sdk.bases.xcom import BaseXCom
+
+    ids = _xcom_ids(task_instance)
+    if hasattr(BaseXCom, "aget_one"):  # 3.3+
+        from airflow.sdk.execution_time.xcom import XCom
+
+        return await XCom.aget_one(key=key, **ids)
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import GetXCom, XComResult
+
+    answer = await task_runner.SUPERVISOR_COMMS.asend(GetXCom(key=key, **ids))
+    if isinstance(answer, XComResult) and answer.value is not None:
+        return BaseXCom.deserialize_value(answer)
+    return None
+
+
+async def aset_trigger_xcom(task_instance: Any, key: str, value: Any) -> None:
+    """A trigger writes an XCom of its task instance (``XCom.aset`` on 3.3, the ``SetXCom`` message before)."""
+    from airflow.sdk.bases.xcom import BaseXCom
+
+    ids = _xcom_ids(task_instance)
+    if hasattr(BaseXCom, "aset"):  # 3.3+
+        from airflow.sdk.execution_time.xcom import XCom
+
+        await XCom.aset(key, value, **ids)
+        return
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import SetXCom
+
+    serialized = BaseXCom.serialize_value(value, key=key, **ids)
+    await task_runner.SUPERVISOR_COMMS.asend(SetXCom(key=key, value=serialized, **ids))
+
+
+def _xcom_ids(task_instance: Any) -> dict[str, Any]:
+    return {
+        "dag_id": task_instance.dag_id,
+        "task_id": task_instance.task_id,
+        "run_id": task_instance.run_id,
+        "map_index": task_instance.map_index if task_instance.map_index is not None else -1,
+    }
 
 
 def dag_bag(path: Path, bundle_path: Path, bundle_name: str, **kwargs: Any) -> Any:

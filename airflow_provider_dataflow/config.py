@@ -50,6 +50,77 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "0.5",
         "default": "",
     },
+    "stream_logs": {
+        "description": (
+            "Default of the operator's and the sensor's stream_logs: show the run's OCI Logging lines in the task log "
+            "while it runs (one search per log and interval per triggerer, see docs/log-streaming.md)."
+        ),
+        "version_added": "0.2.0",
+        "type": "boolean",
+        "example": "True",
+        "default": "False",
+    },
+    "log_overlap_seconds": {
+        "description": (
+            "Each log search starts this many seconds before the previous one ended, for lines OCI Logging "
+            "ingested late; longer catches later lines and searches more."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "180",
+        "default": "60",
+    },
+    "log_drain_seconds": {
+        "description": (
+            "After a run ends, its lines are still collected for this many seconds (lines are ingested with a lag) "
+            "before the task completes."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "60",
+        "default": "30",
+    },
+    "log_max_lines_per_interval": {
+        "description": "Lines shown per run and search interval; beyond, a line says how many were skipped.",
+        "version_added": "0.2.0",
+        "type": "integer",
+        "example": "200",
+        "default": "1000",
+    },
+    "log_max_line_chars": {
+        "description": "Characters of a log line shown; the rest is cut, saying how many.",
+        "version_added": "0.2.0",
+        "type": "integer",
+        "example": "1000",
+        "default": "4000",
+    },
+    "log_max_window_seconds": {
+        "description": (
+            "Longest time window one log search covers: a search that fell further behind (a long outage) skips "
+            "the older lines and says so."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "7200",
+        "default": "3600",
+    },
+    "log_cursor_save_seconds": {
+        "description": (
+            "How often (at most) a deferred task saves how far its lines were shown, so that a trigger restarted or "
+            "moved to another triggerer continues there (Airflow 3.1+); lines shown since are shown again."
+        ),
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "10",
+        "default": "30",
+    },
+    "log_search_min_interval": {
+        "description": "Shortest interval, in seconds, between two searches of one log by a triggerer.",
+        "version_added": "0.2.0",
+        "type": "float",
+        "example": "10",
+        "default": "2",
+    },
 }
 
 
@@ -57,6 +128,12 @@ def get_float(option: str) -> float:
     from airflow_provider_dataflow.compat import conf
 
     return conf.getfloat(SECTION, option, fallback=float(OPTIONS[option]["default"]))
+
+
+def get_bool(option: str) -> bool:
+    from airflow_provider_dataflow.compat import conf
+
+    return conf.getboolean(SECTION, option, fallback=OPTIONS[option]["default"] == "True")
 
 
 def get_int(option: str) -> int:
@@ -91,7 +168,7 @@ def provider_config() -> dict[str, Any]:
     """The ``config`` entry of the provider info (shown by ``airflow config list``)."""
     return {
         SECTION: {
-            "description": "OCI Data Flow provider: triggerer request budget and shared run watching.",
+            "description": "OCI Data Flow provider: triggerer request budget, shared run watching, log streaming.",
             "options": OPTIONS,
         }
     }

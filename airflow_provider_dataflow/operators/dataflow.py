@@ -20,6 +20,7 @@ from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, Data
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
 from airflow_provider_dataflow.runs.attempts import STATE_STORE_KEY, ReattachPolicy
 from airflow_provider_dataflow.runs.fields import FIELD_ATTRIBUTES, run_fields_of
+from airflow_provider_dataflow.runs.logs import LogName, stream_log_names
 from airflow_provider_dataflow.runs.states import success_states
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import StartTriggerArgs
 
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+    from airflow_provider_dataflow.pipeline.logs.sources import LogStream
     from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 
 __all__ = ["DataflowInvokeRunOperator", "ReattachPolicy"]
@@ -70,6 +72,11 @@ class DataflowInvokeRunOperator(BaseOperator):
     :param wait_for_termination: STREAMING and SESSION runs do not end by themselves, so by
         default the task succeeds once they are IN_PROGRESS; True waits until they end.
     :param log_tail_lines: Lines of the driver's stderr/stdout shown in the task log on failure.
+    :param stream_logs: Show the run's OCI Logging lines in the task log while it runs (both ways of
+        waiting): True for its application log (``application_log_config``, own or its application's), or a
+        list of more logs to read, e.g. the application's Spark diagnostic log, as
+        ``{"log_group_id": ..., "log_id": ..., "compartment_id": ...}`` or ``"<compartment>/<group>/<log>"``.
+        None: ``[oci_dataflow] stream_logs`` (off unless set). See docs/log-streaming.md.
     :param start_from_trigger: Submit from the triggerer instead of a worker: the task takes no
         worker slot until the run has ended (see docs/scale.md for what this mode cannot do).
         Airflow 3.3+; earlier triggerers cannot render templated fields, so there the worker submits.
@@ -141,6 +148,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         reattach_policy: ReattachPolicy | str = ReattachPolicy.REATTACH_ACTIVE,
         wait_for_termination: bool = False,
         log_tail_lines: int = 50,
+        stream_logs: bool | Sequence[LogName] | None = None,
         start_from_trigger: bool = False,
         end_from_trigger: bool = False,
         pool_queue_timeout: float | None = None,
@@ -194,6 +202,7 @@ class DataflowInvokeRunOperator(BaseOperator):
         if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int) or log_tail_lines < 0:
             raise DataflowInvalidInputError("log_tail_lines", f"must be a whole number >= 0, got {log_tail_lines!r}")
         self.log_tail_lines = log_tail_lines
+        self.stream_logs = stream_log_names("stream_logs", stream_logs)
         self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
         self.openlineage_inject_transport_info = openlineage_inject_transport_info
         self.run_id: str | None = None
@@ -277,6 +286,7 @@ class DataflowInvokeRunOperator(BaseOperator):
                     pool_queue_deadline=queue.deadline if queue else None,
                     pool_queue_timeout=self.pool_queue_timeout,
                     end_from_trigger=self.end_from_trigger,
+                    log_stream=stream.to_json() if (stream := self._log_stream(run)) else None,
                 ),
                 method_name="execute_complete",
             )
@@ -289,12 +299,20 @@ class DataflowInvokeRunOperator(BaseOperator):
             log=self.log,
             pool_queue=plan.pool_queue,
         )
+        logs = None
+        if (stream := self._log_stream(run)) is not None:
+            from airflow_provider_dataflow.pipeline.logs.blocking import BlockingRunLogs, polling_with_logs
+
+            logs = BlockingRunLogs.of(self.hook, stream, self.log)
+            perform = polling_with_logs(perform, logs)
         try:
             outcome = drive(steps, perform)
         except AirflowTaskTimeout:
             # execution_timeout fired inside the synchronous wait: do not leave Spark running.
             self._cancel_run()
             raise
+        if logs is not None:
+            logs.drain_if_ended(outcome.run, self.poll_interval)
         return self._finish(context, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +324,18 @@ class DataflowInvokeRunOperator(BaseOperator):
         if self.start_from_trigger and self.run_id:
             self._record_run(context, self.run_id)  # the triggerer created it; execute never ran
         return self._finish(context, outcome)
+
+    def _log_stream(self, run: dict[str, Any]) -> LogStream | None:
+        """The run's lines to show (``stream_logs``); None when off, or when there are none (said in the log)."""
+        if self.stream_logs is None:
+            return None
+        from airflow_provider_dataflow.pipeline.logs.sources import LogStream
+
+        stream = LogStream.of(run, self.stream_logs)
+        if isinstance(stream, str):
+            self.log.warning("%s", stream)
+            return None
+        return stream
 
     def success_states(self, run_type: str | None) -> list[str]:
         """States that end the wait successfully for this run type."""

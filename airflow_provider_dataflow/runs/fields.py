@@ -60,6 +60,7 @@ SUBMIT_SETTINGS = (
     "openlineage_inject_transport_info",
     "pool_queue_timeout",
     "end_from_trigger",
+    "stream_logs",
 )
 
 # The fields the service lets an existing run change (UpdateRunDetails).

@@ -12,12 +12,15 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow_provider_dataflow.compat import conf
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.links.dataflow import DataflowRunLink, console_url
+from airflow_provider_dataflow.runs.logs import LogName, stream_log_names
 from airflow_provider_dataflow.runs.states import FAILURE_STATES, RunState, wait_is_over
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+    from airflow_provider_dataflow.pipeline.logs.blocking import BlockingRunLogs
+    from airflow_provider_dataflow.pipeline.logs.sources import LogStream
     from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 
 DEFAULT_FAILURE_STATES = tuple(sorted(state.value for state in FAILURE_STATES))
@@ -34,6 +37,8 @@ class DataflowRunSensor(BaseSensorOperator):
     :param target_states: States that mean success (default ``["SUCCEEDED"]``).
     :param failure_states: States that fail the task at once (default FAILED, CANCELED, STOPPED).
         A terminal state in neither list also fails: the run can no longer reach a target.
+    :param stream_logs: Show the run's OCI Logging lines in the task log while waiting, as the operator's
+        ``stream_logs`` does (True, False, a list of logs; None: ``[oci_dataflow] stream_logs``).
     """
 
     template_fields: Sequence[str] = ("dataflow_run_id", "region")
@@ -50,6 +55,7 @@ class DataflowRunSensor(BaseSensorOperator):
         failure_states: Sequence[str] = DEFAULT_FAILURE_STATES,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         log_tail_lines: int = 50,
+        stream_logs: bool | Sequence[LogName] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -62,7 +68,10 @@ class DataflowRunSensor(BaseSensorOperator):
             raise DataflowInvalidInputError("failure_states", f"{sorted(overlap)} are also target_states")
         self.deferrable = deferrable
         self.log_tail_lines = log_tail_lines
+        self.stream_logs = stream_log_names("stream_logs", stream_logs)
         self._compartment_id: str | None = None  # learnt from the first poke, for the shared run watcher
+        self._run: dict[str, Any] | None = None  # the last poke's, for the run's log lines
+        self._lines: BlockingRunLogs | None = None
 
     @cached_property
     def hook(self) -> DataflowHook:
@@ -93,6 +102,7 @@ class DataflowRunSensor(BaseSensorOperator):
                 target_states=[*self.target_states, *self.failure_states],
                 cancel_on_kill=False,
                 compartment_id=self._compartment_id,
+                log_stream=self._log_stream(),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
@@ -107,13 +117,49 @@ class DataflowRunSensor(BaseSensorOperator):
                 return False
             raise
         self._compartment_id = run.get("compartment_id")
+        self._run = run
         state = run.get("state")
         self.log.info("Data Flow run %s is %s", self.dataflow_run_id, state)
+        if not self.deferrable:
+            self._show_lines(run)
         if not wait_is_over(state, [*self.target_states, *self.failure_states]):
             return False
+        if self._lines is not None:
+            self._lines.drain_if_ended(run, self.poke_interval)
         from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 
         return PokeReturnValue(is_done=True, xcom_value=self._finish(WaitOutcome.done(run)))
+
+    def _show_lines(self, run: dict[str, Any]) -> None:
+        """The synchronous wait's new lines since the last poke (``stream_logs``)."""
+        if self._lines is None:
+            if self.stream_logs is not None and self.mode == "reschedule":
+                self.log.warning("stream_logs needs mode='poke' or deferrable=True: a rescheduled poke starts anew")
+                self.stream_logs = None
+            stream = self._stream(run)
+            if stream is None:
+                return
+            from airflow_provider_dataflow.pipeline.logs.blocking import BlockingRunLogs
+
+            self._lines = BlockingRunLogs.of(self.hook, stream, self.log)
+        self._lines.poll()
+
+    def _log_stream(self) -> dict[str, Any] | None:
+        """The trigger's ``log_stream``: the run's lines to show while deferred."""
+        stream = self._stream(self._run) if self._run is not None else None
+        return stream.to_json() if stream is not None else None
+
+    def _stream(self, run: dict[str, Any]) -> LogStream | None:
+        if self.stream_logs is None:
+            return None
+        from airflow_provider_dataflow.pipeline.logs.sources import LogStream as Stream
+
+        stream = Stream.of(run, self.stream_logs)
+        if isinstance(stream, str):
+            self.log.warning("%s", stream)
+            self.stream_logs = None  # said once
+            return None
+        return stream
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_dataflow.pipeline.outcome import WaitOutcome

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Collection
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -49,6 +49,8 @@ class DataflowRunTrigger(BaseTrigger):
     :param end_from_trigger: On success, end the task from here (result and console link as XCom), with
         no worker at all; on any other ending the task resumes on a worker to raise its exception.
     :param log_tail_lines: Lines of driver log in the task log (``end_from_trigger`` success only logs the cost).
+    :param log_stream: The run's OCI Logging lines to show in the task log while waiting
+        (``pipeline.logs.sources.LogStream`` as JSON, from the operator's ``stream_logs``); None: none.
 
     Keyword arguments it does not know (a trigger row written by another release of the provider, during a
     rolling upgrade) are ignored with a warning, so the wait goes on.
@@ -69,6 +71,7 @@ class DataflowRunTrigger(BaseTrigger):
         pool_queue_deadline: float | None = None,
         pool_queue_timeout: float | None = None,
         end_from_trigger: bool = False,
+        log_stream: dict[str, Any] | None = None,
         **unknown: Any,
     ) -> None:
         super().__init__()
@@ -86,6 +89,7 @@ class DataflowRunTrigger(BaseTrigger):
         self.pool_queue_deadline = pool_queue_deadline
         self.pool_queue_timeout = pool_queue_timeout
         self.end_from_trigger = end_from_trigger
+        self.log_stream = log_stream
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -104,6 +108,7 @@ class DataflowRunTrigger(BaseTrigger):
                 "pool_queue_deadline": self.pool_queue_deadline,
                 "pool_queue_timeout": self.pool_queue_timeout,
                 "end_from_trigger": self.end_from_trigger,
+                "log_stream": self.log_stream,
             },
         )
 
@@ -112,8 +117,31 @@ class DataflowRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self.hook()
-        outcome = await kill.cancel_when_killed(self, self._wait(hook))
+        outcome = await self._waiting(hook)
         yield await self._event(hook, outcome)
+
+    def _waiting(self, hook: DataflowHook) -> Awaitable[WaitOutcome]:
+        """The wait, cancelled on a kill; with ``log_stream``, showing the run's lines meanwhile. An awaitable,
+        not a coroutine of its own: without streaming, a waiting trigger holds no frame more than before."""
+        if self.log_stream is None:
+            return kill.cancel_when_killed(self, self._wait(hook))
+        return self._wait_showing_lines(hook)
+
+    async def _wait_showing_lines(self, hook: DataflowHook) -> WaitOutcome:
+        """The run's lines in this task's log while waiting, and those still being ingested when it ended
+        (``pipeline.logs.deferred``: never holding the wait itself)."""
+        from airflow_provider_dataflow.pipeline.logs.deferred import DeferredRunLogs
+        from airflow_provider_dataflow.pipeline.logs.sources import LogStream
+
+        stream = LogStream.from_json(self.log_stream)
+        logs = DeferredRunLogs.of(hook, stream, self.poll_interval, self.log, self.task_instance)
+        logs.begin()
+        try:
+            outcome = await kill.cancel_when_killed(self, self._wait(hook))
+            await logs.drain_if_ended(outcome.run)
+        finally:
+            logs.close()
+        return outcome
 
     async def _wait(self, hook: DataflowHook) -> WaitOutcome:
         pool_queue = (

@@ -19,7 +19,6 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
-from airflow_provider_dataflow.pipeline import kill
 from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import adrive
 from airflow_provider_dataflow.pipeline.submit import RunPlan, RunRequest, plan_steps
@@ -61,6 +60,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         openlineage_inject_transport_info: bool = False,
         pool_queue_timeout: float | None = None,
         end_from_trigger: bool = False,
+        stream_logs: list[Any] | None = None,
         **run_fields: Any,
     ) -> None:
         super().__init__(
@@ -80,6 +80,7 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         self.wait_for_termination = wait_for_termination
         self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
         self.openlineage_inject_transport_info = openlineage_inject_transport_info
+        self.stream_logs = stream_logs
         for name in FIELD_ATTRIBUTES:
             setattr(self, name, run_fields.get(name))
         self._submitting: asyncio.Future[RunPlan] | None = None
@@ -107,8 +108,21 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         if plan.wait_is_over:
             yield await self._event(hook, WaitOutcome.done(plan.run))
             return
-        outcome = await kill.cancel_when_killed(self, self._wait(hook))
+        self.log_stream = self._log_stream(plan.run)
+        outcome = await self._waiting(hook)
         yield await self._event(hook, outcome)
+
+    def _log_stream(self, run: dict[str, Any]) -> dict[str, Any] | None:
+        """The run's lines to show (the operator's ``stream_logs``), as the operator would give them to a trigger."""
+        if self.stream_logs is None:
+            return None
+        from airflow_provider_dataflow.pipeline.logs.sources import LogStream
+
+        stream = LogStream.of(run, self.stream_logs)
+        if isinstance(stream, str):
+            self.log.warning("%s", stream)
+            return None
+        return stream.to_json()
 
     async def _plan(self, hook: DataflowHook) -> RunPlan:
         ti = self.task_instance

@@ -36,6 +36,7 @@ def test_bulk_runs_are_real_runs_the_sdk_reads_and_lists(
     assert (run.display_name, run.compartment_id, run.freeform_tags) == ("load-07", compartment_id, {"suite": "bulk"})
     assert (run.owner_principal_id, run.owner_user_name) == ("emulator-bulk", "emulator-bulk")
     assert (run.language, run.type, run.lifecycle_state) == ("PYTHON", "BATCH", "ACCEPTED")
+    assert len({client.get_run(run_id).data.opc_request_id for run_id in ids[:3]}) == 3, "a request id per run"
     listed = oci.pagination.list_call_get_all_results(
         client.list_runs, compartment_id, display_name_starts_with="load-", limit=5
     ).data

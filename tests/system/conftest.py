@@ -135,6 +135,10 @@ def stack(
             "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
             # Only DAGs that call enable_lineage() emit events, so the other tests' load stays as it was.
             "AIRFLOW__OPENLINEAGE__SELECTIVE_ENABLE": "True",
+            # Log streaming (test_log_streaming.py): the emulator's lines are ingested within 2 s, and a killed
+            # triggerer's successor continues from the last batch shown (the cursor is saved with each one).
+            "AIRFLOW__OCI_DATAFLOW__LOG_DRAIN_SECONDS": "5",
+            "AIRFLOW__OCI_DATAFLOW__LOG_CURSOR_SAVE_SECONDS": "0",
         },
         extra_config={
             # A killed triggerer's triggers move to a new one once it is this many seconds silent.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,32 @@ def test_feature_flags_match_the_releases_that_have_the_features() -> None:
     major, minor = (int(part) for part in version("apache-airflow").split(".")[:2])
     assert compat.TRIGGER_ON_KILL is ((major, minor) >= (3, 3))
     assert compat.TRIGGER_RENDERS_TEMPLATES is ((major, minor) >= (3, 3))
+
+
+@pytest.mark.compat
+async def test_a_trigger_writes_and_reads_its_task_instances_xcom_through_the_triggerers_supervisor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log cursor's path on every release: the messages a triggerer's supervisor answers (3.0 to 3.3)."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import GetXCom, SetXCom, XComResult
+
+    stored: dict[str, Any] = {}
+
+    class Supervisor:
+        async def asend(self, message: Any) -> Any:
+            if isinstance(message, SetXCom):
+                ids = (message.dag_id, message.task_id, message.run_id, message.map_index)
+                stored[message.key] = (*ids, message.value)
+                return None
+            assert isinstance(message, GetXCom)
+            return XComResult(key=message.key, value=stored[message.key][-1] if message.key in stored else None)
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", Supervisor(), raising=False)
+    ti = SimpleNamespace(dag_id="dag", task_id="spark", run_id="manual__1", map_index=-1)
+    assert await compat.aget_trigger_xcom(ti, "cursor") is None
+    await compat.aset_trigger_xcom(ti, "cursor", {"covered_until": 12.5, "recent_ids": ["a"]})
+    assert stored["cursor"][:4] == ("dag", "spark", "manual__1", -1)
+    assert await compat.aget_trigger_xcom(ti, "cursor") == {"covered_until": 12.5, "recent_ids": ["a"]}

@@ -152,6 +152,7 @@ def test_a_trigger_serialised_by_the_previous_release_still_deserialises() -> No
         "pool_queue_deadline": None,
         "pool_queue_timeout": None,
         "end_from_trigger": False,
+        "log_stream": None,
     }
     assert trigger.serialize()[1] == {**previous_release, **newer_arguments}
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_dataflow.testing.emulator.lifecycle import NO_CAPACITY, OUTCOMES
+from airflow_provider_dataflow.testing.emulator.log_records import LOG_BEHAVIOUR_FIELDS, LogBehaviour
 
 DEFAULT_FAILURE_DETAILS = "Run failed: the Spark application exited with status 1. See the stderr log for details."
 NO_CAPACITY_DETAILS = "Run failed to start: out of host capacity for the requested shape. Try again later."
@@ -34,6 +35,7 @@ class Behaviour:
     data_read_in_bytes: int = 134_217_728
     data_written_in_bytes: int = 33_554_432
     pool_start_seconds: float | None = None  # a pool's cold start, for pools whose name and tags match
+    logs: LogBehaviour = field(default_factory=LogBehaviour)  # the OCI Logging lines it writes (log_records)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def matches(self, display_name: str, freeform_tags: Mapping[str, str]) -> bool:
@@ -53,6 +55,7 @@ class Behaviour:
         known = {
             "displayNameRegex", "freeformTags", "outcome", "acceptedSeconds", "runSeconds", "cancelSeconds",
             "lifecycleDetails", "stdout", "stderr", "dataReadInBytes", "dataWrittenInBytes", "poolStartSeconds",
+            *LOG_BEHAVIOUR_FIELDS,
         }  # fmt: skip
         unknown = set(payload) - known
         if unknown:
@@ -81,6 +84,7 @@ class Behaviour:
             data_read_in_bytes=_byte_count(payload, "dataReadInBytes", cls.data_read_in_bytes),
             data_written_in_bytes=_byte_count(payload, "dataWrittenInBytes", cls.data_written_in_bytes),
             pool_start_seconds=_seconds(payload, "poolStartSeconds"),
+            logs=LogBehaviour.from_json(payload),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +102,7 @@ class Behaviour:
             "dataReadInBytes": self.data_read_in_bytes,
             "dataWrittenInBytes": self.data_written_in_bytes,
             "poolStartSeconds": self.pool_start_seconds,
+            **self.logs.to_json(),
         }
 
 

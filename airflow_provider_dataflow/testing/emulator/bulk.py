@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_dataflow.testing.emulator.identifiers import new_request_id
 from airflow_provider_dataflow.testing.emulator.run_creation import create_run
 from airflow_provider_dataflow.testing.emulator.signatures import Principal
 from airflow_provider_dataflow.testing.emulator.state import EmulatorState
@@ -18,9 +19,11 @@ DEFAULT_EXECUTE = "oci://bucket@namespace/jobs/bulk.py"
 DEFAULT_PREFIX = "bulk-"
 
 
-def create_bulk_runs(state: EmulatorState, payload: dict[str, Any], request_id: str, now: float) -> list[str]:
+def create_bulk_runs(state: EmulatorState, payload: dict[str, Any], now: float) -> list[str]:
     """``count`` runs; ``ids[i]`` is named prefix + i, zero-padded so names sort in that order. The rest of
-    the payload is their CreateRunDetails. Raises ValueError or a 400 ApiError naming the bad field."""
+    the payload is their CreateRunDetails. Each run has a request id of its own (``opcRequestId``), as each
+    POST /runs would: their log records tell them apart by it. Raises ValueError or a 400 ApiError naming
+    the bad field."""
     count = payload.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BULK_RUNS:
         raise ValueError(f"count must be an integer from 1 to {MAX_BULK_RUNS}, got {count!r}")
@@ -34,4 +37,7 @@ def create_bulk_runs(state: EmulatorState, payload: dict[str, Any], request_id: 
         details["execute"] = DEFAULT_EXECUTE
     width = len(str(count - 1))
     names = (f"{prefix}{index:0{width}d}" for index in range(count))
-    return [create_run(state, {**details, "displayName": name}, BULK_OWNER, request_id, None, now).id for name in names]
+    return [
+        create_run(state, {**details, "displayName": name}, BULK_OWNER, new_request_id(), None, now).id
+        for name in names
+    ]

@@ -71,12 +71,19 @@ class EmulatorControl:
         data_read_in_bytes: int | None = None,
         data_written_in_bytes: int | None = None,
         pool_start_seconds: float | None = None,
+        log_lines_per_second: float | None = None,
+        log_levels: list[str] | None = None,
+        log_executors: int | None = None,
+        log_ingestion_lag_seconds: float | None = None,
+        log_message: str | None = None,
     ) -> str:
         """Register a behaviour for runs created from now on; returns its id. First match wins.
 
         ``outcome`` is SUCCEEDED, FAILED (the application fails while IN_PROGRESS) or NO_CAPACITY
         (ACCEPTED, then FAILED with out-of-capacity details, never IN_PROGRESS). ``pool_start_seconds``
-        is the cold start of the pools whose displayName and tags match.
+        is the cold start of the pools whose displayName and tags match. ``log_*``: the OCI Logging lines its
+        runs write while IN_PROGRESS (default one a second, INFO, the driver and two executors, searchable 1 s
+        after they are written; ``log_message`` fills in ``{source}`` and ``{n}``).
         """
         payload = {
             "displayNameRegex": display_name_regex,
@@ -91,6 +98,11 @@ class EmulatorControl:
             "dataReadInBytes": data_read_in_bytes,
             "dataWrittenInBytes": data_written_in_bytes,
             "poolStartSeconds": pool_start_seconds,
+            "logLinesPerSecond": log_lines_per_second,
+            "logLevels": log_levels,
+            "logExecutors": log_executors,
+            "logIngestionLagSeconds": log_ingestion_lag_seconds,
+            "logMessage": log_message,
         }
         created = self._call("POST", "/behaviours", {key: value for key, value in payload.items() if value is not None})
         return str(created["id"])
@@ -249,14 +261,36 @@ class EmulatorControl:
         """Answer 404 NotAuthorizedOrNotFound for creates and lists naming any other compartment; None: allow all."""
         self._call("PUT", "/compartments", {"compartmentIds": compartment_ids})
 
+    def register_log(self, log_id: str, compartment_id: str) -> None:
+        """Say which compartment a custom log is in (unregistered logs are in the compartment of the run writing
+        to them): a search must name it as ``"<compartment>/<log group>/<log>"``."""
+        self._call("POST", "/logs", {"logId": log_id, "compartmentId": compartment_id})
+
+    def enable_diagnostic_log(
+        self, application_id: str, log_group_id: str, log_id: str, compartment_id: str = DEFAULT_COMPARTMENT_ID
+    ) -> None:
+        """Enable the application's Spark diagnostic service log, as the console does: runs submitted from now on
+        stream their driver and executor lines to it."""
+        payload = {
+            "applicationId": application_id,
+            "compartmentId": compartment_id,
+            "logGroupId": log_group_id,
+            "logId": log_id,
+        }
+        self._call("POST", "/logs/diagnostic", payload)
+
+    def set_log_search_max_results(self, max_results: int) -> None:
+        """Records a search may match before it is refused with 400 "search result is too large" (default 10,000)."""
+        self._call("PUT", "/logs/search", {"maxResults": max_results})
+
     def set_tag_namespaces(self, namespaces: dict[str, list[str]] | None) -> None:
         """Declare the tenancy's defined tags (namespace -> keys); creates and updates naming others get 400
         RelatedResourceNotAuthorizedOrNotFound. None (the default) accepts every tag."""
         self._call("PUT", "/tag-namespaces", {"tagNamespaces": namespaces})
 
     def reset(self) -> None:
-        """Drop runs, applications, pools, work requests, faults, behaviours and the journal; keep keys,
-        settings (pool settings and the OCPU limit too), compartments and tag namespaces."""
+        """Drop runs, applications, pools, work requests, faults, behaviours, the journal and where logs are; keep
+        keys, settings (pool settings and the OCPU limit too), compartments and tag namespaces."""
         self._call("POST", "/reset")
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

@@ -58,6 +58,9 @@ class ControlApi:
             ("PUT", re.compile(r"/limits"), self._put_limits),
             ("GET", re.compile(r"/compartments"), self._get_compartments),
             ("PUT", re.compile(r"/compartments"), self._put_compartments),
+            ("POST", re.compile(r"/logs"), self._register_log),
+            ("POST", re.compile(r"/logs/diagnostic"), self._enable_diagnostic_log),
+            ("PUT", re.compile(r"/logs/search"), self._log_search_settings),
             ("GET", re.compile(r"/tag-namespaces"), self._get_tag_namespaces),
             ("PUT", re.compile(r"/tag-namespaces"), self._put_tag_namespaces),
             ("POST", re.compile(r"/reset"), self._reset),
@@ -162,7 +165,7 @@ class ControlApi:
         return json_response(200, record.to_json(now))
 
     def _create_runs(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
-        ids = create_bulk_runs(self._state, _object(request), request.request_id, now)
+        ids = create_bulk_runs(self._state, _object(request), now)
         return json_response(200, {"ids": ids})
 
     def _register_application(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
@@ -216,6 +219,26 @@ class ControlApi:
         self._state.compartments.set(allowed)
         return json_response(200, _compartments_json(self._state.compartments.allowed))
 
+    def _register_log(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        payload = _object(request)
+        log_id, compartment_id = _ocids(payload, "logId", "compartmentId")
+        self._state.logs.register(log_id, compartment_id)
+        return json_response(200, {"logId": log_id, "compartmentId": compartment_id})
+
+    def _enable_diagnostic_log(self, request: ApiRequest, now: float, _a: list[str]) -> ApiResponse:
+        payload = _object(request)
+        names = ("applicationId", "compartmentId", "logGroupId", "logId")
+        application_id, compartment_id, log_group_id, log_id = _ocids(payload, *names)
+        self._state.logs.enable_diagnostic(application_id, compartment_id, log_group_id, log_id, now)
+        return json_response(200, {name: payload[name] for name in names})
+
+    def _log_search_settings(self, request: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
+        max_results = _object(request).get("maxResults")
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+            raise ValueError(f"maxResults must be a positive integer, got {max_results!r}")
+        self._state.logs.max_results = max_results
+        return json_response(200, {"maxResults": max_results})
+
     def _get_tag_namespaces(self, _r: ApiRequest, _n: float, _a: list[str]) -> ApiResponse:
         return json_response(200, {"tagNamespaces": self._state.tag_namespaces.declared})
 
@@ -250,6 +273,13 @@ class ControlApi:
 
 def _compartments_json(allowed: frozenset[str] | None) -> dict[str, Any]:
     return {"compartmentIds": sorted(allowed) if allowed is not None else None}
+
+
+def _ocids(payload: dict[str, Any], *names: str) -> list[str]:
+    """The payload's values for ``names``, each checked to be an OCID."""
+    for name in names:
+        ocid(name, payload.get(name))
+    return [payload[name] for name in names]
 
 
 def _object(request: ApiRequest) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The emulator's HTTP server: feeds requests to the API handlers (``keep_alive`` is the plumbing).
 
-For ``/20200129`` calls it also applies injected faults and writes the request journal.
+For the API calls (Data Flow under ``/20200129``, Logging Search under ``/20190909``) it also applies
+injected faults and writes the request journal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from airflow_provider_dataflow.testing.emulator.control_api import CONTROL_PATH,
 from airflow_provider_dataflow.testing.emulator.errors import ApiError, no_such_operation
 from airflow_provider_dataflow.testing.emulator.faults import FaultRule
 from airflow_provider_dataflow.testing.emulator.keep_alive import KeepAliveHandler, KeepAliveServer
+from airflow_provider_dataflow.testing.emulator.log_search import LOG_SEARCH_PATH, LogSearchService
 from airflow_provider_dataflow.testing.emulator.messages import ApiRequest, ApiResponse, error_response
 from airflow_provider_dataflow.testing.emulator.service import BASE_PATH, DataFlowService
 from airflow_provider_dataflow.testing.emulator.signatures import principal_for_key_id
@@ -34,6 +36,10 @@ class EmulatorServer(KeepAliveServer):
         super().__init__(address, _Handler)
         self.state = state
         self.service = DataFlowService(state)
+        self.apis: dict[str, DataFlowService | LogSearchService] = {
+            BASE_PATH: self.service,
+            LOG_SEARCH_PATH: LogSearchService(state),
+        }
         self.control = ControlApi(state)
 
     def close(self) -> None:
@@ -59,13 +65,13 @@ class _Handler(KeepAliveHandler):
         if request.path.startswith(CONTROL_PATH + "/"):
             self.server.state.counters.count_control()
             self.send(request, self._dispatch(lambda: self.server.control.handle(request, time.time())))
-        elif request.path == BASE_PATH or request.path.startswith(BASE_PATH + "/"):
+        elif (api := self.server.apis.get("/" + request.path.split("/", 2)[1])) is not None:
             self.server.state.counters.count_api()
-            self._handle_api(request)
+            self._handle_api(request, api)
         else:
             self.send(request, error_response(no_such_operation(request.method, request.path)))
 
-    def _handle_api(self, request: ApiRequest) -> None:
+    def _handle_api(self, request: ApiRequest, api: DataFlowService | LogSearchService) -> None:
         started = time.time()
         fault = self.server.state.faults.take(request.method, request.path)
         if fault is not None and fault.action == "drop_before":
@@ -75,7 +81,7 @@ class _Handler(KeepAliveHandler):
         if fault is not None and fault.action == "respond":
             response = error_response(fault.error())
         else:
-            response = self._dispatch(lambda: self.server.service.handle(request, started))
+            response = self._dispatch(lambda: api.handle(request, started))
         self._journal(request, started, response.status, fault)
         if fault is not None and fault.action == "drop_after":
             self._drop()

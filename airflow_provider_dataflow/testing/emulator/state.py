@@ -13,6 +13,7 @@ from airflow_provider_dataflow.testing.emulator.compartments import CompartmentS
 from airflow_provider_dataflow.testing.emulator.faults import FaultInjector
 from airflow_provider_dataflow.testing.emulator.journal import Journal
 from airflow_provider_dataflow.testing.emulator.limits import TenancyLimits
+from airflow_provider_dataflow.testing.emulator.log_catalog import LogCatalog
 from airflow_provider_dataflow.testing.emulator.pool_settings import PoolSettings
 from airflow_provider_dataflow.testing.emulator.pools import PoolStore
 from airflow_provider_dataflow.testing.emulator.runs import RunStore
@@ -47,6 +48,7 @@ class EmulatorState:
     principals: PrincipalServicesControl | None = None
     compartments: CompartmentScope = field(default_factory=CompartmentScope)
     tag_namespaces: TagNamespaces = field(default_factory=TagNamespaces)
+    logs: LogCatalog = field(default_factory=LogCatalog)
     pool_settings: PoolSettings = field(default_factory=lambda: PoolSettings(start_seconds=2.0, stop_seconds=0.5))
     limits: TenancyLimits = field(default_factory=TenancyLimits)
     work_requests: WorkRequestStore = field(init=False)
@@ -65,8 +67,8 @@ class EmulatorState:
         )
 
     def reset(self) -> None:
-        """Drop runs, applications, pools, work requests, faults, behaviours and the journal; keys, settings,
-        the OCPU limit, compartments, tag namespaces and counters stay."""
+        """Drop runs, applications, pools, work requests, faults, behaviours, the journal and where logs are;
+        keys, settings, the OCPU limit, compartments, tag namespaces and counters stay."""
         self.runs.clear()
         self.applications.clear()
         self.pools.clear()
@@ -75,3 +77,4 @@ class EmulatorState:
         self.faults.clear()
         self.behaviours.clear()
         self.journal.clear()
+        self.logs.clear()
