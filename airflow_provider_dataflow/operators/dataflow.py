@@ -327,15 +327,9 @@ class DataflowInvokeRunOperator(BaseOperator):
 
     def _log_stream(self, run: dict[str, Any]) -> LogStream | None:
         """The run's lines to show (``stream_logs``); None when off, or when there are none (said in the log)."""
-        if self.stream_logs is None:
-            return None
         from airflow_provider_dataflow.pipeline.logs.sources import LogStream
 
-        stream = LogStream.of(run, self.stream_logs)
-        if isinstance(stream, str):
-            self.log.warning("%s", stream)
-            return None
-        return stream
+        return LogStream.of(run, self.stream_logs, self.log)
 
     def success_states(self, run_type: str | None) -> list[str]:
         """States that end the wait successfully for this run type."""

@@ -150,15 +150,11 @@ class DataflowRunSensor(BaseSensorOperator):
         return stream.to_json() if stream is not None else None
 
     def _stream(self, run: dict[str, Any]) -> LogStream | None:
-        if self.stream_logs is None:
-            return None
         from airflow_provider_dataflow.pipeline.logs.sources import LogStream as Stream
 
-        stream = Stream.of(run, self.stream_logs)
-        if isinstance(stream, str):
-            self.log.warning("%s", stream)
-            self.stream_logs = None  # said once
-            return None
+        stream = Stream.of(run, self.stream_logs, self.log)
+        if stream is None:
+            self.stream_logs = None  # off, or none to show (said once)
         return stream
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

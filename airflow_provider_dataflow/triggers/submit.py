@@ -19,6 +19,7 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_dataflow.exceptions import DataflowInvalidInputError, DataflowServiceError
 from airflow_provider_dataflow.hooks.dataflow import DataflowHook
+from airflow_provider_dataflow.pipeline.logs.sources import LogStream
 from airflow_provider_dataflow.pipeline.outcome import WaitOutcome
 from airflow_provider_dataflow.pipeline.steps import adrive
 from airflow_provider_dataflow.pipeline.submit import RunPlan, RunRequest, plan_steps
@@ -108,21 +109,10 @@ class DataflowSubmitRunTrigger(DataflowRunTrigger):
         if plan.wait_is_over:
             yield await self._event(hook, WaitOutcome.done(plan.run))
             return
-        self.log_stream = self._log_stream(plan.run)
+        stream = LogStream.of(plan.run, self.stream_logs, self.log)
+        self.log_stream = stream.to_json() if stream is not None else None
         outcome = await self._waiting(hook)
         yield await self._event(hook, outcome)
-
-    def _log_stream(self, run: dict[str, Any]) -> dict[str, Any] | None:
-        """The run's lines to show (the operator's ``stream_logs``), as the operator would give them to a trigger."""
-        if self.stream_logs is None:
-            return None
-        from airflow_provider_dataflow.pipeline.logs.sources import LogStream
-
-        stream = LogStream.of(run, self.stream_logs)
-        if isinstance(stream, str):
-            self.log.warning("%s", stream)
-            return None
-        return stream.to_json()
 
     async def _plan(self, hook: DataflowHook) -> RunPlan:
         ti = self.task_instance

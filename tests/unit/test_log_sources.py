@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -32,7 +33,9 @@ def test_the_runs_application_log_and_the_named_logs_each_once_in_the_runs_compa
     assert run_log_sources({"compartment_id": RUN_COMPARTMENT, "application_log_config": None}) == []
 
 
-def test_a_runs_stream_travels_to_its_trigger_as_json_or_says_why_there_is_none() -> None:
+def test_a_runs_stream_travels_to_its_trigger_as_json_or_says_why_there_is_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     run = {
         "id": "ocid1.dataflowrun.oc1..r",
         "compartment_id": RUN_COMPARTMENT,
@@ -40,12 +43,15 @@ def test_a_runs_stream_travels_to_its_trigger_as_json_or_says_why_there_is_none(
         "time_created": "2027-01-15T08:00:00+00:00",
         "application_log_config": {"log_group_id": GROUP, "log_id": LOG},
     }
-    stream = LogStream.of(run, [f"{GROUP}/{DIAGNOSTIC}"])
+    log = logging.getLogger(__name__)
+    stream = LogStream.of(run, [f"{GROUP}/{DIAGNOSTIC}"], log)
     assert isinstance(stream, LogStream)
     assert LogStream.from_json(stream.to_json()) == stream
     assert (stream.run_key, stream.not_before) == ("REQ/1/2", 1_800_000_000.0)
-    why = LogStream.of({**run, "application_log_config": None}, [])
-    assert isinstance(why, str) and "has no application_log_config" in why
+    with caplog.at_level(logging.WARNING):
+        assert LogStream.of({**run, "application_log_config": None}, [], log) is None
+    assert "has no application_log_config" in caplog.text
+    assert LogStream.of(run, None, log) is None, "stream_logs off"
     assert LogStream.from_json(None) is None
 
 

@@ -123,6 +123,7 @@ def test_trigger_round_trips_through_serialize() -> None:
         "pool_queue_deadline": 1_800_000_000.0,
         "pool_queue_timeout": 300,
         "end_from_trigger": True,
+        "log_stream": {"run_key": "req", "not_before": 1.0, "logs": []},
     }
     classpath, kwargs = DataflowRunTrigger(**given).serialize()  # type: ignore[arg-type]
     assert classpath == "airflow_provider_dataflow.triggers.dataflow.DataflowRunTrigger"

@@ -67,16 +67,22 @@ class LogStream:
     sources: tuple[LogSource, ...]
 
     @classmethod
-    def of(cls, run: Mapping[str, Any], named: Iterable[LogName]) -> LogStream | str:
-        """The stream of a run, or why there is none (a sentence for the task log)."""
+    def of(cls, run: Mapping[str, Any], named: Iterable[LogName] | None, log: Any) -> LogStream | None:
+        """The lines of a run to show (``stream_logs``: None is off); None when off or when there are none,
+        which the task log then says (the worker and the submit trigger both ask here)."""
+        if named is None:
+            return None
         key, sources = run_key(run), run_log_sources(run, named)
         if not sources:
-            return (
-                f"stream_logs is on, but Data Flow run {run.get('id')} has no application_log_config (own or "
-                "its application's) and no log was named: no lines to show"
+            log.warning(
+                "stream_logs is on, but Data Flow run %s has no application_log_config (own or its application's) "
+                "and no log was named: no lines to show",
+                run.get("id"),
             )
+            return None
         if not key:
-            return f"Data Flow run {run.get('id')} carries no opc_request_id, which its log lines are found by"
+            log.warning("Data Flow run %s carries no opc_request_id, which its log lines are found by", run.get("id"))
+            return None
         return cls(key, _epoch(run.get("time_created")), tuple(sources))
 
     def to_json(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import re
 import time
 from typing import Any
@@ -279,7 +280,7 @@ def test_the_trigger_shows_its_runs_lines_and_those_ingested_after_its_end_befor
 
     control.add_behaviour("^deferred", run_seconds=2.0, log_lines_per_second=10, log_ingestion_lag_seconds=0.5)
     run = _logging_run(hook, "deferred-1")
-    stream = LogStream.of(run, [])
+    stream = LogStream.of(run, [], logging.getLogger(__name__))
     assert isinstance(stream, LogStream)
     trigger = DataflowRunTrigger(run["id"], poll_interval=0.3, log_stream=stream.to_json())
     assert DataflowRunTrigger(**trigger.serialize()[1]).log_stream == stream.to_json()
